@@ -1,0 +1,1 @@
+# mpirun: build rules (see the top-level Makefile.am)

@@ -1,0 +1,1 @@
+# src/coll: build rules (see the top-level Makefile.am)

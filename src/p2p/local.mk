@@ -1,0 +1,1 @@
+# src/p2p: build rules (see the top-level Makefile.am)

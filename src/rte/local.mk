@@ -1,0 +1,1 @@
+# src/rte: PMIx client

@@ -1,0 +1,48 @@
+/* The runtime environment: this process's place in the job, from PMIx.
+ *
+ * mpirun (or slurmstepd, or any PMIx server) tells each rank who it is
+ * through PMIx.  Besides the standard keys (PMIX_JOB_SIZE, PMIX_LOCAL_RANK,
+ * PMIX_LOCAL_SIZE, PMIX_APPNUM, PMIX_UNIV_SIZE, PMIX_HOSTNAME, PMIX_NODEID)
+ * Tide reads one job-level key of its own:
+ *   TIDE_RTE_KEY_JOBKEY "tide.jobkey"  PMIX_UINT64, random per job; every
+ *                                     frame carries it.
+ * A server that does not provide it (e.g. Slurm) gets a key derived from the
+ * namespace name, agreed by all ranks without communication.
+ * A process started without a PMIx server is a singleton: rank 0 of 1. */
+#ifndef TIDE_RTE_RTE_H
+#define TIDE_RTE_RTE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TIDE_RTE_KEY_JOBKEY "tide.jobkey"
+
+typedef struct tide_rte {
+    int rank, size;
+    int local_rank, local_size;
+    int node_id;
+    int appnum;
+    int universe_size;
+    int singleton; /* no PMIx server */
+    uint64_t jobkey;
+    char nspace[256];
+    char hostname[256];
+} tide_rte_t;
+
+extern tide_rte_t tide_rte;
+
+/* 0 or -errno (logged). */
+int tide_rte_init(void);
+int tide_rte_finalize(void);
+/* Publish a blob under key for this rank (visible after commit). */
+int tide_rte_put(const char *key, const void *data, size_t len);
+int tide_rte_commit(void);
+/* Fetch rank's blob; *len in: capacity, out: size.  Blocks until the peer
+ * has published it (direct modex) or fails with -ENOENT. */
+int tide_rte_get(int rank, const char *key, void *data, size_t *len);
+/* Global fence over all ranks; collect: also exchange put data. */
+int tide_rte_fence(int collect);
+/* End the whole job with this exit code; does not return. */
+void tide_rte_abort(int code, const char *msg) __attribute__((noreturn));
+
+#endif

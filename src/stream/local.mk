@@ -1,0 +1,1 @@
+# src/stream: build rules (see the top-level Makefile.am)

@@ -1,0 +1,1 @@
+# src/wire: build rules (see the top-level Makefile.am)

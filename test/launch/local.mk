@@ -1,0 +1,1 @@
+# test/launch: tests of this area (see test/local.mk)

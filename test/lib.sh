@@ -1,0 +1,59 @@
+# Shared helpers for Tide's shell tests.  Source it first:
+#   . "$TIDE_SRCDIR/test/lib.sh"
+# A test exits 0 on pass, 77 to skip (say why), anything else on failure.
+# Everything a test creates lives under $T (a fresh temporary directory) and
+# is removed by the EXIT trap, also on failure; add more cleanup with
+# tide_on_exit "command".
+set -u
+: "${TIDE_SRCDIR:=$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")/.." && pwd)}"
+: "${TIDE_BUILDDIR:=$TIDE_SRCDIR}"
+: "${TIDE_PREFIX:=$TIDE_SRCDIR/_install}"
+export TIDE_SRCDIR TIDE_BUILDDIR TIDE_PREFIX
+MPICC="$TIDE_PREFIX/bin/mpicc"
+MPICXX="$TIDE_PREFIX/bin/mpicxx"
+MPIRUN="$TIDE_PREFIX/bin/mpirun"
+T=$(mktemp -d "${TMPDIR:-/tmp}/tide-test.XXXXXX")
+TIDE_EXIT_HOOKS=""
+tide_on_exit() { TIDE_EXIT_HOOKS="$1; $TIDE_EXIT_HOOKS"; }
+tide_cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    eval "$TIDE_EXIT_HOOKS" >/dev/null 2>&1 || true
+    rm -rf "$T"
+    exit $rc
+}
+trap tide_cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "SKIP: $*" >&2; exit 77; }
+note() { echo "# $*"; }
+
+# Compile an MPI program from test/ sources: tide_build SRC [OUT] [extra flags]
+tide_build() {
+    local src=$1 out=${2:-$T/$(basename "${1%.*}")}
+    shift 2 2>/dev/null || shift $#
+    case "$src" in /*) ;; *) src="$TIDE_SRCDIR/$src" ;; esac
+    case "$src" in
+    *.cc | *.cpp) "$MPICXX" -Wall -Wextra -Werror -o "$out" "$src" "$@" ;;
+    *) "$MPICC" -Wall -Wextra -Werror -o "$out" "$src" "$@" ;;
+    esac || fail "could not compile $src"
+}
+
+# Expect: expect_rc WANT CMD... runs CMD, fails unless its exit code is WANT.
+expect_rc() {
+    local want=$1
+    shift
+    local rc=0
+    "$@" || rc=$?
+    [ "$rc" = "$want" ] || fail "expected exit $want, got $rc from: $*"
+}
+
+# Processes whose command line contains $T (everything a test starts runs
+# from there): none may survive a job.
+assert_no_leftovers() {
+    local left
+    sleep 0.2
+    left=$(pgrep -af -- "$T/" | grep -v -e pgrep -e "$$" || true)
+    [ -z "$left" ] || fail "processes left behind: $left"
+}

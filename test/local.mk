@@ -1,0 +1,10 @@
+# test/: unit tests (Check), launcher, MPI, wire, stream and multi-host tests.
+# Each area lists its own tests in its local.mk.  Shell tests (*.sh) run with
+# test/lib.sh; exit 0 pass, 77 skip, anything else fail.
+EXTRA_DIST += test/lib.sh
+include test/unit/local.mk
+include test/launch/local.mk
+include test/mpi/local.mk
+include test/net/local.mk
+include test/wire/local.mk
+include test/stream/local.mk

@@ -1,0 +1,1 @@
+# test/mpi: tests of this area (see test/local.mk)

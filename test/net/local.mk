@@ -1,0 +1,1 @@
+# test/net: tests of this area (see test/local.mk)

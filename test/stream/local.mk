@@ -1,0 +1,1 @@
+# test/stream: tests of this area (see test/local.mk)

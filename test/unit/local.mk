@@ -1,0 +1,1 @@
+# test/unit: tests of this area (see test/local.mk)

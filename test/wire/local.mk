@@ -1,0 +1,1 @@
+# test/wire: tests of this area (see test/local.mk)
