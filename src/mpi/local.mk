@@ -1,1 +1,11 @@
-# src/mpi
+# src/mpi: the MPI API, built into the installed libmpi.
+lib_LTLIBRARIES += libmpi.la
+include_HEADERS += include/mpi.h
+libmpi_la_SOURCES = \
+	src/mpi/mpi_impl.h \
+	src/mpi/init.c \
+	src/mpi/comm.c \
+	src/mpi/errors.c
+
+libmpi_la_LIBADD = libtiderte.la libtideutil.la
+libmpi_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0

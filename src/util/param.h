@@ -9,6 +9,9 @@
 
 #include <stdint.h>
 
+/* Symbols of libmpi beyond the MPI API that Tide's tools call. */
+#define TIDE_EXPORT __attribute__((visibility("default")))
+
 typedef enum {
     TIDE_PARAM_INT,    /* signed decimal integer */
     TIDE_PARAM_SIZE,   /* byte count, suffixes k/m/g (binary) */
@@ -37,9 +40,9 @@ typedef struct tide_param {
 
 #define TIDE_PARAM_EXTERN(var) extern tide_param_t tide_param_##var
 
-int64_t tide_param_int(tide_param_t *p);     /* INT, SIZE, BOOL, TIME */
-double tide_param_double(tide_param_t *p);   /* DOUBLE */
-const char *tide_param_str(tide_param_t *p); /* STRING (and raw text of any) */
+TIDE_EXPORT int64_t tide_param_int(tide_param_t *p);     /* INT, SIZE, BOOL, TIME */
+TIDE_EXPORT double tide_param_double(tide_param_t *p);   /* DOUBLE */
+TIDE_EXPORT const char *tide_param_str(tide_param_t *p); /* STRING (and raw text of any) */
 /* Forget cached values (tests change the environment between cases). */
 void tide_param_reset_all(void);
 
@@ -50,9 +53,9 @@ int tide_parse_bool(const char *s, int64_t *out);
 
 /* Iterate over every tunable linked into this program or library. */
 typedef void (*tide_param_visit_fn)(const tide_param_t *p, void *arg);
-void tide_param_foreach(tide_param_visit_fn fn, void *arg);
-int tide_param_count(void);
-tide_param_t *tide_param_at(int index);
-const char *tide_param_type_name(tide_param_type_t t);
+TIDE_EXPORT void tide_param_foreach(tide_param_visit_fn fn, void *arg);
+TIDE_EXPORT int tide_param_count(void);
+TIDE_EXPORT tide_param_t *tide_param_at(int index);
+TIDE_EXPORT const char *tide_param_type_name(tide_param_type_t t);
 
 #endif

@@ -1,0 +1,73 @@
+/* Communicators: the predefined MPI_COMM_WORLD and MPI_COMM_SELF, rank and
+ * size queries, and MPI_Barrier.  Until the point-to-point layer carries
+ * collectives, the barrier over MPI_COMM_WORLD is a PMIx fence. */
+#include "config.h"
+#include "mpi/mpi_impl.h"
+#include "rte/rte.h"
+
+#include <string.h>
+
+enum { TIDE_COMM_TABLE_SIZE = 3 };
+static tide_comm_t tide_comm_table[TIDE_COMM_TABLE_SIZE];
+
+void tide_comm_init_predefined(void)
+{
+    tide_comm_t *w = &tide_comm_table[MPI_COMM_WORLD];
+    w->handle = MPI_COMM_WORLD;
+    w->rank = tide_rte.rank;
+    w->size = tide_rte.size;
+    w->errhandler = MPI_ERRORS_ARE_FATAL;
+    strcpy(w->name, "MPI_COMM_WORLD");
+    tide_comm_t *s = &tide_comm_table[MPI_COMM_SELF];
+    s->handle = MPI_COMM_SELF;
+    s->rank = 0;
+    s->size = 1;
+    s->errhandler = MPI_ERRORS_ARE_FATAL;
+    strcpy(s->name, "MPI_COMM_SELF");
+}
+
+tide_comm_t *tide_comm_get(MPI_Comm comm)
+{
+    if (comm <= MPI_COMM_NULL || comm >= TIDE_COMM_TABLE_SIZE)
+        return NULL;
+    tide_comm_t *c = &tide_comm_table[comm];
+    return c->handle == comm ? c : NULL;
+}
+
+int PMPI_Comm_rank(MPI_Comm comm, int *rank)
+{
+    static const char fn[] = "MPI_Comm_rank";
+    TIDE_MPI_CHECK_INIT(fn);
+    tide_comm_t *c;
+    TIDE_MPI_GET_COMM(fn, comm, c);
+    TIDE_MPI_CHECK_PTR(fn, comm, rank, "rank");
+    *rank = c->rank;
+    return MPI_SUCCESS;
+}
+TIDE_MPI_WEAK(MPI_Comm_rank);
+
+int PMPI_Comm_size(MPI_Comm comm, int *size)
+{
+    static const char fn[] = "MPI_Comm_size";
+    TIDE_MPI_CHECK_INIT(fn);
+    tide_comm_t *c;
+    TIDE_MPI_GET_COMM(fn, comm, c);
+    TIDE_MPI_CHECK_PTR(fn, comm, size, "size");
+    *size = c->size;
+    return MPI_SUCCESS;
+}
+TIDE_MPI_WEAK(MPI_Comm_size);
+
+int PMPI_Barrier(MPI_Comm comm)
+{
+    static const char fn[] = "MPI_Barrier";
+    TIDE_MPI_CHECK_INIT(fn);
+    tide_comm_t *c;
+    TIDE_MPI_GET_COMM(fn, comm, c);
+    if (c->size == 1)
+        return MPI_SUCCESS;
+    if (tide_rte_fence(0) != 0)
+        return tide_mpi_error(comm, fn, MPI_ERR_OTHER, "the runtime fence failed");
+    return MPI_SUCCESS;
+}
+TIDE_MPI_WEAK(MPI_Barrier);
