@@ -5,3 +5,7 @@ bin_PROGRAMS += tools/tide_info
 tools_tide_info_SOURCES = tools/tide_info.c
 tools_tide_info_CPPFLAGS = $(AM_CPPFLAGS) -DTIDE_BUILD_CC='"$(CC)"'
 tools_tide_info_LDADD = libmpi.la
+man1_MANS += doc/man/mpicc.1
+install-data-hook: install-mpicxx-man
+install-mpicxx-man:
+	cd $(DESTDIR)$(man1dir) && rm -f mpicxx.1 && $(LN_S) mpicc.1 mpicxx.1
