@@ -16,12 +16,16 @@ void tide_comm_init_predefined(void)
     w->handle = MPI_COMM_WORLD;
     w->rank = tide_rte.rank;
     w->size = tide_rte.size;
+    w->ctx = 0;
+    w->self_proc = tide_rte.rank;
     w->errhandler = MPI_ERRORS_ARE_FATAL;
     strcpy(w->name, "MPI_COMM_WORLD");
     tide_comm_t *s = &tide_comm_table[MPI_COMM_SELF];
     s->handle = MPI_COMM_SELF;
     s->rank = 0;
     s->size = 1;
+    s->ctx = 2;
+    s->self_proc = tide_rte.rank;
     s->errhandler = MPI_ERRORS_ARE_FATAL;
     strcpy(s->name, "MPI_COMM_SELF");
 }

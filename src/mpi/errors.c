@@ -113,7 +113,7 @@ int tide_mpi_error(MPI_Comm comm, const char *fn, int errclass, const char *fmt,
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
 
-    tide_comm_t *c = tide_comm_get(comm == MPI_COMM_NULL ? MPI_COMM_WORLD : comm);
+    tide_comm_t *c = tide_comm_get(comm == MPI_COMM_NULL ? MPI_COMM_SELF : comm);
     MPI_Errhandler eh = c ? c->errhandler : MPI_ERRORS_ARE_FATAL;
     const char *cls = (errclass > 0 && errclass < MPI_ERR_LASTCODE) ? tide_mpi_err_strings[errclass]
                                                                     : "unknown error class";

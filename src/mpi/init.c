@@ -4,6 +4,7 @@
  * other ranks and tears it down. */
 #include "config.h"
 #include "mpi/mpi_impl.h"
+#include "p2p/p2p.h"
 #include "rte/rte.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -35,6 +36,12 @@ static int tide_mpi_init_common(const char *fn, int required, int *provided)
         return MPI_ERR_OTHER;
     }
     tide_comm_init_predefined();
+    rc = tide_p2p_init(tide_rte.rank, tide_rte.size);
+    if (rc) {
+        tide_error("%s: the point-to-point layer could not start (%s)", fn, strerror(-rc));
+        tide_rte_finalize();
+        return MPI_ERR_OTHER;
+    }
     /* Every layer below is thread-safe, so the level asked for is given. */
     tide_mpi.thread_level = required;
     tide_mpi.main_thread = pthread_self();
@@ -89,7 +96,9 @@ int PMPI_Finalize(void)
     TIDE_MPI_CHECK_INIT("MPI_Finalize");
     /* MPI_Finalize is collective over MPI_COMM_WORLD: nobody leaves while
      * a peer may still need it. */
+    tide_mpi_req_drain_orphans();
     int rc = tide_rte_fence(0);
+    tide_p2p_finalize();
     __atomic_store_n(&tide_mpi.state, TIDE_MPI_STATE_FINALIZED, __ATOMIC_RELEASE);
     rc = rc ? rc : tide_rte_finalize();
     if (rc)

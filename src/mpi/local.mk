@@ -5,7 +5,11 @@ libmpi_la_SOURCES = \
 	src/mpi/mpi_impl.h \
 	src/mpi/init.c \
 	src/mpi/comm.c \
-	src/mpi/errors.c
+	src/mpi/errors.c \
+	src/mpi/datatype.c \
+	src/mpi/request.c \
+	src/mpi/pt2pt.c \
+	src/mpi/bsend.c
 
-libmpi_la_LIBADD = libtiderte.la libtideutil.la
+libmpi_la_LIBADD = libtidep2p.la libtiderte.la libtideutil.la
 libmpi_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0

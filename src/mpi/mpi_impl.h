@@ -10,6 +10,7 @@
 #pragma GCC visibility pop
 
 #include <pthread.h>
+#include <stdint.h>
 
 #define TIDE_MPI_WEAK(name) extern __typeof__(P##name) name __attribute__((weak, alias("P" #name)))
 
@@ -30,6 +31,9 @@ extern tide_mpi_global_t tide_mpi;
 typedef struct tide_comm {
     MPI_Comm handle;
     int rank, size;
+    uint32_t ctx;     /* context id of point-to-point traffic */
+    int self_proc;    /* our process (world rank) */
+    const int *procs; /* comm rank -> world rank; NULL: identity */
     MPI_Errhandler errhandler;
     char name[MPI_MAX_OBJECT_NAME];
 } tide_comm_t;
@@ -39,11 +43,74 @@ tide_comm_t *tide_comm_get(MPI_Comm comm);
 void tide_comm_init_predefined(void);
 
 /* Report an error detected by MPI call `fn` on `comm` (MPI_COMM_NULL: no
- * communicator is involved, the MPI_COMM_WORLD handler applies, as MPI 4.1
+ * communicator is involved, the MPI_COMM_SELF handler applies, as MPI 4.1
  * section 9.3 says).  Formats "fn: message", applies the error handler and
  * returns errclass if the handler returns. */
 int tide_mpi_error(MPI_Comm comm, const char *fn, int errclass, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+static inline int tide_comm_proc(const tide_comm_t *c, int rank)
+{
+    return c->procs ? c->procs[rank] : (c->size == 1 ? c->self_proc : rank);
+}
+
+/* ---- datatypes (datatype.c) ---- */
+/* Size in bytes of a valid datatype, or -1 if dt is not one. */
+int tide_dt_size(MPI_Datatype dt);
+
+/* ---- requests (request.c) ---- */
+struct tide_p2p_req;
+typedef enum {
+    TIDE_MPI_REQ_SEND = 1,
+    TIDE_MPI_REQ_RECV = 2,
+    TIDE_MPI_REQ_DONE = 3, /* completed at creation (PROC_NULL, buffered) */
+} tide_mpi_req_kind_t;
+
+typedef enum {
+    TIDE_MPI_SEND_STANDARD = 0,
+    TIDE_MPI_SEND_SYNC = 1,
+    TIDE_MPI_SEND_READY = 2,
+    TIDE_MPI_SEND_BUFFERED = 3,
+} tide_mpi_send_mode_t;
+
+typedef struct tide_mpi_req {
+    MPI_Request handle;
+    tide_mpi_req_kind_t kind;
+    struct tide_p2p_req *p2p; /* the operation in flight, or NULL */
+    MPI_Status done_status;   /* for TIDE_MPI_REQ_DONE */
+    MPI_Comm comm;
+    int is_recv; /* a receive (kind changes to DONE for MPI_PROC_NULL) */
+    int persistent, active, free_when_done;
+    /* persistent requests: the arguments to start again */
+    void *buf;
+    int count;
+    MPI_Datatype dt;
+    int peer, tag;
+    tide_mpi_send_mode_t mode;
+    struct tide_mpi_req *next_orphan; /* freed while in flight */
+} tide_mpi_req_t;
+
+tide_mpi_req_t *tide_mpi_req_new(tide_mpi_req_kind_t kind, MPI_Comm comm);
+tide_mpi_req_t *tide_mpi_req_get(MPI_Request h);
+void tide_mpi_req_release(tide_mpi_req_t *r);
+void tide_mpi_status_empty(MPI_Status *st);
+/* Complete every request freed while in flight (MPI_Finalize). */
+void tide_mpi_req_drain_orphans(void);
+/* Start a send/recv on a validated communicator (used by pt2pt and
+ * persistent requests); returns an MPI error class. */
+int tide_mpi_start_send(const char *fn, tide_comm_t *c, const void *buf, int count, MPI_Datatype dt,
+                        int dest, int tag, tide_mpi_send_mode_t mode, tide_mpi_req_t *r);
+int tide_mpi_start_recv(const char *fn, tide_comm_t *c, void *buf, int count, MPI_Datatype dt,
+                        int src, int tag, tide_mpi_req_t *r);
+/* Wait for one request; fills status (may be MPI_STATUS_IGNORE); frees a
+ * non-persistent request and sets *h to MPI_REQUEST_NULL.  Returns the
+ * operation's error class. */
+int tide_mpi_wait_one(MPI_Request *h, MPI_Status *st);
+/* Test one: *flag set if complete (then as wait_one). */
+int tide_mpi_test_one(MPI_Request *h, int *flag, MPI_Status *st);
+/* Buffered sends (bsend.c): copy into the attached buffer and send. */
+int tide_mpi_bsend_start(const char *fn, tide_comm_t *c, const void *buf, int count,
+                         MPI_Datatype dt, int dest, int tag);
 
 /* Argument checks shared by every call. */
 int tide_mpi_check_init(const char *fn);

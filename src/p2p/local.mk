@@ -1,1 +1,6 @@
-# src/p2p: build rules (see the top-level Makefile.am)
+# src/p2p: MPI messaging semantics over streams (matching, protocols, requests).
+noinst_LTLIBRARIES += libtidep2p.la
+libtidep2p_la_SOURCES = \
+	src/p2p/p2p.h src/p2p/p2p_impl.h \
+	src/p2p/p2p.c \
+	src/p2p/match.c

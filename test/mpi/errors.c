@@ -4,12 +4,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#define CHECK(c)                                                               \
-    do {                                                                       \
-        if (!(c)) {                                                            \
-            fprintf(stderr, "check failed line %d: %s\n", __LINE__, #c);       \
-            return 1;                                                          \
-        }                                                                      \
+#define CHECK(c)                                                         \
+    do {                                                                 \
+        if (!(c)) {                                                      \
+            fprintf(stderr, "check failed line %d: %s\n", __LINE__, #c); \
+            return 1;                                                    \
+        }                                                                \
     } while (0)
 
 int main(int argc, char **argv)
@@ -33,6 +33,8 @@ int main(int argc, char **argv)
     CHECK(MPI_Comm_get_errhandler(MPI_COMM_WORLD, &eh) == MPI_SUCCESS);
     CHECK(eh == MPI_ERRORS_ARE_FATAL);
     CHECK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN) == MPI_SUCCESS);
+    /* Errors tied to no communicator go to MPI_COMM_SELF's handler. */
+    CHECK(MPI_Comm_set_errhandler(MPI_COMM_SELF, MPI_ERRORS_RETURN) == MPI_SUCCESS);
     CHECK(MPI_Comm_size((MPI_Comm)77, &size) == MPI_ERR_COMM);
     CHECK(MPI_Comm_rank(MPI_COMM_WORLD, NULL) == MPI_ERR_ARG);
     CHECK(MPI_Error_class(-3, &cls) == MPI_ERR_ARG);

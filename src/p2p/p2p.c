@@ -1,0 +1,295 @@
+/* Point-to-point messaging: requests, sends, receives, probes and cancel.
+ * A send to our own process is matched here directly (MPI's "self" path);
+ * a send to another process goes to the network path (net.c) which writes
+ * frames into the stream to that peer.  Both deliver arriving messages
+ * through tide_p2p_arrive -> match posted receive or queue as unexpected. */
+#include "config.h"
+#include "p2p/p2p_impl.h"
+#include "util/log.h"
+#include "util/param.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+TIDE_PARAM_DEFINE(eager_limit, TIDE_PARAM_SIZE, "EAGER_LIMIT", "64k",
+                  "Largest message sent eagerly (copied, the send completes at once); larger "
+                  "messages use rendezvous and are never copied");
+
+pthread_mutex_t tide_p2p_lock = PTHREAD_MUTEX_INITIALIZER;
+static int tide_p2p_my_proc;
+static uint64_t tide_p2p_eager;
+static tide_p2p_req_t *tide_p2p_req_freelist;
+
+uint64_t tide_p2p_eager_limit(void)
+{
+    return tide_p2p_eager;
+}
+
+int tide_p2p_init(int my_proc, int nprocs)
+{
+    (void)nprocs;
+    tide_p2p_my_proc = my_proc;
+    tide_p2p_eager = (uint64_t)tide_param_int(&tide_param_eager_limit);
+    tide_p2p_match_init();
+    return 0;
+}
+
+void tide_p2p_finalize(void)
+{
+    pthread_mutex_lock(&tide_p2p_lock);
+    tide_p2p_match_fini();
+    while (tide_p2p_req_freelist) {
+        tide_p2p_req_t *r = tide_p2p_req_freelist;
+        tide_p2p_req_freelist = (tide_p2p_req_t *)r->link.next;
+        free(r);
+    }
+    pthread_mutex_unlock(&tide_p2p_lock);
+}
+
+/* Requests come from a free list: no allocation per message once warm.
+ * Called with the lock held. */
+tide_p2p_req_t *tide_p2p_req_alloc(tide_p2p_req_kind_t kind)
+{
+    tide_p2p_req_t *r = tide_p2p_req_freelist;
+    if (r)
+        tide_p2p_req_freelist = (tide_p2p_req_t *)r->link.next;
+    else if (!(r = malloc(sizeof(*r))))
+        return NULL;
+    memset(r, 0, sizeof(*r));
+    r->kind = kind;
+    tide_list_init(&r->link);
+    return r;
+}
+
+void tide_p2p_req_free(tide_p2p_req_t *r)
+{
+    pthread_mutex_lock(&tide_p2p_lock);
+    r->link.next = (tide_list_t *)tide_p2p_req_freelist;
+    tide_p2p_req_freelist = r;
+    pthread_mutex_unlock(&tide_p2p_lock);
+}
+
+void tide_p2p_req_complete(tide_p2p_req_t *r)
+{
+    __atomic_store_n(&r->complete, 1, __ATOMIC_RELEASE);
+    if (r->on_complete)
+        r->on_complete(r, r->on_complete_arg);
+}
+
+/* Copy message m into receive r, complete both sides, free m. */
+static void tide_p2p_deliver(tide_p2p_msg_t *m, tide_p2p_req_t *r)
+{
+    uint64_t n = m->bytes;
+    r->status.error = 0;
+    if (n > r->bytes) {
+        n = r->bytes;
+        r->status.error = -EMSGSIZE; /* MPI_ERR_TRUNCATE; the message is consumed */
+    }
+    if (n)
+        memcpy(r->buf, m->data, n);
+    r->status.source = m->src;
+    r->status.tag = m->tag;
+    r->status.bytes = n;
+    if (m->sreq) {
+        m->sreq->msg = NULL;
+        tide_p2p_req_complete(m->sreq);
+    }
+    if (m->owns_data)
+        free(m->data);
+    free(m);
+    tide_p2p_req_complete(r);
+}
+
+/* A message for context ctx from rank src arrives (self path; the network
+ * path calls this too once the payload is local).  Lock held. */
+static int tide_p2p_arrive(tide_p2p_msg_t *m)
+{
+    tide_p2p_queues_t *q = tide_p2p_queues(m->ctx);
+    if (!q)
+        return -ENOMEM;
+    tide_p2p_req_t *r = tide_p2p_match_posted(q, m->src, m->tag);
+    if (r)
+        tide_p2p_deliver(m, r);
+    else
+        tide_list_push_back(&q->unexpected, &m->link);
+    return 0;
+}
+
+/* Send to our own process.  Small standard/ready sends are copied and
+ * complete at once; synchronous and large ones are referenced and complete
+ * when matched, like rendezvous. */
+static int tide_p2p_self_send(tide_p2p_req_t *s, const void *buf)
+{
+    tide_p2p_msg_t *m = calloc(1, sizeof(*m));
+    if (!m)
+        return -ENOMEM;
+    m->ctx = s->ctx;
+    m->src = s->my_rank;
+    m->tag = s->tag;
+    m->bytes = s->bytes;
+    tide_list_init(&m->link);
+    int copy = s->mode != TIDE_P2P_MODE_SYNC && s->bytes <= tide_p2p_eager;
+    if (copy && s->bytes) {
+        m->data = malloc(s->bytes);
+        if (!m->data) {
+            free(m);
+            return -ENOMEM;
+        }
+        memcpy(m->data, buf, s->bytes);
+        m->owns_data = 1;
+    } else {
+        m->data = (void *)buf;
+    }
+    if (!copy) {
+        m->sreq = s;
+        s->msg = m;
+    }
+    int rc = tide_p2p_arrive(m);
+    if (rc) {
+        if (m->owns_data)
+            free(m->data);
+        free(m);
+        return rc;
+    }
+    if (copy)
+        tide_p2p_req_complete(s);
+    return 0;
+}
+
+int tide_p2p_isend(const void *buf, uint64_t bytes, int dest_proc, int dest, int my_rank,
+                   uint32_t ctx, int tag, tide_p2p_mode_t mode, tide_p2p_req_t **out)
+{
+    pthread_mutex_lock(&tide_p2p_lock);
+    tide_p2p_req_t *s = tide_p2p_req_alloc(TIDE_P2P_REQ_SEND);
+    int rc = -ENOMEM;
+    if (!s)
+        goto out;
+    s->mode = mode;
+    s->ctx = ctx;
+    s->peer = dest;
+    s->peer_proc = dest_proc;
+    s->my_rank = my_rank;
+    s->tag = tag;
+    s->buf = (void *)buf;
+    s->bytes = bytes;
+    if (dest_proc == tide_p2p_my_proc) {
+        rc = tide_p2p_self_send(s, buf);
+    } else {
+        tide_error("no transport to process %d: Tide's point-to-point path over the network "
+                   "is not built into this version; only sends to self work",
+                   dest_proc);
+        rc = -ENOTCONN;
+    }
+    if (rc) {
+        s->link.next = (tide_list_t *)tide_p2p_req_freelist;
+        tide_p2p_req_freelist = s;
+        s = NULL;
+    }
+out:
+    pthread_mutex_unlock(&tide_p2p_lock);
+    if (!rc)
+        *out = s;
+    return rc;
+}
+
+int tide_p2p_irecv(void *buf, uint64_t capacity, int src, uint32_t ctx, int tag,
+                   tide_p2p_req_t **out)
+{
+    static uint64_t post_seq;
+    pthread_mutex_lock(&tide_p2p_lock);
+    int rc = -ENOMEM;
+    tide_p2p_queues_t *q = tide_p2p_queues(ctx);
+    tide_p2p_req_t *r = q ? tide_p2p_req_alloc(TIDE_P2P_REQ_RECV) : NULL;
+    if (r) {
+        r->ctx = ctx;
+        r->peer = src;
+        r->tag = tag;
+        r->buf = buf;
+        r->bytes = capacity;
+        r->seq = ++post_seq;
+        tide_p2p_msg_t *m = tide_p2p_match_unexpected(q, src, tag, 1);
+        if (m)
+            tide_p2p_deliver(m, r);
+        else
+            tide_list_push_back(&q->posted, &r->link);
+        rc = 0;
+    }
+    pthread_mutex_unlock(&tide_p2p_lock);
+    if (!rc)
+        *out = r;
+    return rc;
+}
+
+int tide_p2p_iprobe(int src, uint32_t ctx, int tag, int claim, tide_p2p_status_t *st,
+                    tide_p2p_msg_t **msg_out)
+{
+    pthread_mutex_lock(&tide_p2p_lock);
+    tide_p2p_queues_t *q = tide_p2p_queues(ctx);
+    tide_p2p_msg_t *m = q ? tide_p2p_match_unexpected(q, src, tag, claim) : NULL;
+    if (m) {
+        st->source = m->src;
+        st->tag = m->tag;
+        st->bytes = m->bytes;
+        st->error = 0;
+        st->cancelled = 0;
+        m->claimed = claim;
+        if (msg_out)
+            *msg_out = m;
+    }
+    pthread_mutex_unlock(&tide_p2p_lock);
+    return m != NULL;
+}
+
+int tide_p2p_mrecv(tide_p2p_msg_t *m, void *buf, uint64_t capacity, tide_p2p_req_t **out)
+{
+    pthread_mutex_lock(&tide_p2p_lock);
+    tide_p2p_req_t *r = tide_p2p_req_alloc(TIDE_P2P_REQ_RECV);
+    if (r) {
+        r->ctx = m->ctx;
+        r->peer = m->src;
+        r->tag = m->tag;
+        r->buf = buf;
+        r->bytes = capacity;
+        tide_p2p_deliver(m, r);
+    }
+    pthread_mutex_unlock(&tide_p2p_lock);
+    if (!r)
+        return -ENOMEM;
+    *out = r;
+    return 0;
+}
+
+int tide_p2p_cancel(tide_p2p_req_t *r)
+{
+    int cancelled = 0;
+    pthread_mutex_lock(&tide_p2p_lock);
+    if (tide_p2p_req_done(r)) {
+        /* too late: it completed normally */
+    } else if (r->kind == TIDE_P2P_REQ_RECV) {
+        tide_list_del(&r->link);
+        cancelled = 1;
+    } else if (r->msg && !r->msg->claimed) {
+        /* A send still waiting in the receiver's unexpected queue (self). */
+        tide_list_del(&r->msg->link);
+        if (r->msg->owns_data)
+            free(r->msg->data);
+        free(r->msg);
+        r->msg = NULL;
+        cancelled = 1;
+    }
+    if (cancelled) {
+        r->status.cancelled = 1;
+        r->status.bytes = 0;
+        tide_p2p_req_complete(r);
+    }
+    pthread_mutex_unlock(&tide_p2p_lock);
+    return cancelled;
+}
+
+int tide_p2p_progress(void)
+{
+    /* The self path completes inline; the network path (streams) adds its
+     * polling here. */
+    return 0;
+}

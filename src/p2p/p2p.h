@@ -1,0 +1,115 @@
+/* The point-to-point layer: MPI messaging semantics on top of byte streams.
+ *
+ * Messages are identified by their envelope (context id, source rank in the
+ * communicator, tag).  Receives are matched in posting order against
+ * arriving messages in arrival order (MPI 4.1 section 3.5: non-overtaking
+ * per source and communicator).  Two queues per context hold what is not
+ * yet matched: the posted-receive queue and the unexpected-message queue.
+ *
+ * Protocols (doc/design.md): a message of at most TIDE_EAGER_LIMIT bytes is
+ * copied and the send completes at once (eager); a larger one is only
+ * referenced and the send completes when the receiver has taken it
+ * (rendezvous).  Synchronous sends complete when the receive has matched.
+ *
+ * The layer is thread-safe: one lock (tide_p2p_lock) guards the queues and
+ * requests; callers of the functions below must not hold it. */
+#ifndef TIDE_P2P_P2P_H
+#define TIDE_P2P_P2P_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/list.h"
+
+typedef enum {
+    TIDE_P2P_MODE_STANDARD = 0,
+    TIDE_P2P_MODE_SYNC = 1,
+    TIDE_P2P_MODE_READY = 2,
+} tide_p2p_mode_t;
+
+typedef enum {
+    TIDE_P2P_REQ_SEND = 1,
+    TIDE_P2P_REQ_RECV = 2,
+} tide_p2p_req_kind_t;
+
+#define TIDE_P2P_ANY_SOURCE (-1)
+#define TIDE_P2P_ANY_TAG    (-1)
+
+/* What a completed receive reports (copied into MPI_Status above). */
+typedef struct tide_p2p_status {
+    int source;
+    int tag;
+    int error; /* MPI error class, 0 for success */
+    int cancelled;
+    uint64_t bytes; /* bytes delivered */
+} tide_p2p_status_t;
+
+typedef struct tide_p2p_msg tide_p2p_msg_t;
+
+typedef struct tide_p2p_req {
+    tide_p2p_req_kind_t kind;
+    int complete; /* set with release semantics once the request is done */
+    int cancel_requested;
+    tide_p2p_mode_t mode;
+    uint32_t ctx;
+    int peer;      /* send: destination comm rank; recv: source or ANY */
+    int peer_proc; /* send: destination process (world rank) */
+    int my_rank;   /* send: our rank in the communicator (the envelope's source) */
+    int tag;
+    void *buf;
+    uint64_t bytes; /* send: message length; recv: buffer capacity */
+    tide_p2p_status_t status;
+    tide_p2p_msg_t *msg; /* send: our message while it waits to be matched */
+    tide_list_t link;    /* posted-receive queue */
+    uint64_t seq;        /* posting order, for ANY_SOURCE fairness checks */
+    void (*on_complete)(struct tide_p2p_req *r, void *arg); /* internal users */
+    void *on_complete_arg;
+} tide_p2p_req_t;
+
+/* An arrived (or self-sent) message not yet received. */
+struct tide_p2p_msg {
+    tide_list_t link; /* unexpected queue */
+    uint32_t ctx;
+    int src;
+    int tag;
+    uint64_t bytes;
+    void *data;           /* eager copy (owned), or the sender's buffer */
+    int owns_data;        /* data was allocated for this message */
+    tide_p2p_req_t *sreq; /* sender request to complete at match (sync, large) */
+    int claimed;          /* taken by MPI_Mprobe, out of the queue */
+};
+
+int tide_p2p_init(int my_proc, int nprocs);
+void tide_p2p_finalize(void);
+
+/* Start a send of `bytes` contiguous bytes to process `dest_proc` which is
+ * rank `dest` in the communicator with context `ctx` where we are rank
+ * `my_rank`.  Returns 0 and the request, or -errno (-ENOMEM, -ENOTCONN if
+ * the destination cannot be reached). */
+int tide_p2p_isend(const void *buf, uint64_t bytes, int dest_proc, int dest, int my_rank,
+                   uint32_t ctx, int tag, tide_p2p_mode_t mode, tide_p2p_req_t **out);
+/* Post a receive; src may be TIDE_P2P_ANY_SOURCE, tag TIDE_P2P_ANY_TAG. */
+int tide_p2p_irecv(void *buf, uint64_t capacity, int src, uint32_t ctx, int tag,
+                   tide_p2p_req_t **out);
+/* Probe: 1 and the envelope if a matching message has arrived, else 0.
+ * With claim, the message is taken out of the queue (MPI_Mprobe). */
+int tide_p2p_iprobe(int src, uint32_t ctx, int tag, int claim, tide_p2p_status_t *st,
+                    tide_p2p_msg_t **msg_out);
+/* Receive a message taken by a claiming probe. */
+int tide_p2p_mrecv(tide_p2p_msg_t *msg, void *buf, uint64_t capacity, tide_p2p_req_t **out);
+/* Try to cancel: 1 if cancelled (the request completes as cancelled). */
+int tide_p2p_cancel(tide_p2p_req_t *r);
+void tide_p2p_req_free(tide_p2p_req_t *r);
+
+static inline int tide_p2p_req_done(const tide_p2p_req_t *r)
+{
+    return __atomic_load_n(&r->complete, __ATOMIC_ACQUIRE);
+}
+
+/* Make progress on everything outstanding; returns events handled. */
+int tide_p2p_progress(void);
+
+/* The largest message sent eagerly (TIDE_EAGER_LIMIT). */
+uint64_t tide_p2p_eager_limit(void);
+
+#endif

@@ -1,0 +1,29 @@
+/* Internals of the point-to-point layer shared by its files. */
+#ifndef TIDE_P2P_IMPL_H
+#define TIDE_P2P_IMPL_H
+
+#include "p2p/p2p.h"
+#include "util/hash.h"
+
+#include <pthread.h>
+
+typedef struct tide_p2p_queues {
+    tide_list_t posted;     /* tide_p2p_req_t, in posting order */
+    tide_list_t unexpected; /* tide_p2p_msg_t, in arrival order */
+} tide_p2p_queues_t;
+
+extern pthread_mutex_t tide_p2p_lock;
+
+void tide_p2p_match_init(void);
+void tide_p2p_match_fini(void);
+/* The queues of a context, created on first use; NULL when out of memory. */
+tide_p2p_queues_t *tide_p2p_queues(uint32_t ctx);
+/* First posted receive that matches (src, tag), removed from the queue. */
+tide_p2p_req_t *tide_p2p_match_posted(tide_p2p_queues_t *q, int src, int tag);
+/* First unexpected message that matches the pattern (src, tag may be ANY). */
+tide_p2p_msg_t *tide_p2p_match_unexpected(tide_p2p_queues_t *q, int src, int tag, int remove);
+
+tide_p2p_req_t *tide_p2p_req_alloc(tide_p2p_req_kind_t kind);
+void tide_p2p_req_complete(tide_p2p_req_t *r);
+
+#endif
