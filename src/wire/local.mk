@@ -4,7 +4,9 @@ noinst_LTLIBRARIES += libtidewire.la
 libtidewire_la_SOURCES = \
 	src/wire/wire.c src/wire/wire.h src/wire/wire_impl.h \
 	src/wire/faults.c src/wire/faults.h \
-	src/wire/sim.c src/wire/sim.h
+	src/wire/sim.c src/wire/sim.h \
+	src/wire/udp.c \
+	src/wire/eth.c src/wire/eth.h src/wire/eth_if.c
 libtidewire_la_CFLAGS = $(AM_CFLAGS) $(HWLOC_CFLAGS)
 libtidewire_la_LIBADD = libtideutil.la $(HWLOC_LIBS)
 if HAVE_VERBS
