@@ -16,6 +16,12 @@
 
 tide_mpi_global_t tide_mpi;
 
+static int tide_mpi_publish(const char *key, const void *data, size_t len)
+{
+    int rc = tide_rte_put(key, data, len);
+    return rc ? rc : tide_rte_commit();
+}
+
 static int tide_mpi_init_common(const char *fn, int required, int *provided)
 {
     int st = __atomic_load_n(&tide_mpi.state, __ATOMIC_ACQUIRE);
@@ -36,7 +42,8 @@ static int tide_mpi_init_common(const char *fn, int required, int *provided)
         return MPI_ERR_OTHER;
     }
     tide_comm_init_predefined();
-    rc = tide_p2p_init(tide_rte.rank, tide_rte.size);
+    tide_p2p_rte_ops_t ops = {tide_mpi_publish, tide_rte_get, tide_rte.local_rank, tide_rte.jobkey};
+    rc = tide_p2p_init(tide_rte.rank, tide_rte.size, &ops);
     if (rc) {
         tide_error("%s: the point-to-point layer could not start (%s)", fn, strerror(-rc));
         tide_rte_finalize();
@@ -97,6 +104,7 @@ int PMPI_Finalize(void)
     /* MPI_Finalize is collective over MPI_COMM_WORLD: nobody leaves while
      * a peer may still need it. */
     tide_mpi_req_drain_orphans();
+    tide_p2p_flush();
     int rc = tide_rte_fence(0);
     tide_p2p_finalize();
     __atomic_store_n(&tide_mpi.state, TIDE_MPI_STATE_FINALIZED, __ATOMIC_RELEASE);

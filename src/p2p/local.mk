@@ -3,4 +3,5 @@ noinst_LTLIBRARIES += libtidep2p.la
 libtidep2p_la_SOURCES = \
 	src/p2p/p2p.h src/p2p/p2p_impl.h \
 	src/p2p/p2p.c \
-	src/p2p/match.c
+	src/p2p/match.c \
+	src/p2p/net.c

@@ -26,18 +26,32 @@ uint64_t tide_p2p_eager_limit(void)
     return tide_p2p_eager;
 }
 
-int tide_p2p_init(int my_proc, int nprocs)
+int tide_p2p_init(int my_proc, int nprocs, const tide_p2p_rte_ops_t *rte)
 {
-    (void)nprocs;
     tide_p2p_my_proc = my_proc;
     tide_p2p_eager = (uint64_t)tide_param_int(&tide_param_eager_limit);
     tide_p2p_match_init();
-    return 0;
+    pthread_mutex_lock(&tide_p2p_lock);
+    int rc = tide_p2p_net_init(my_proc, nprocs, rte);
+    pthread_mutex_unlock(&tide_p2p_lock);
+    if (rc)
+        tide_p2p_match_fini();
+    return rc;
+}
+
+void tide_p2p_flush(void)
+{
+    pthread_mutex_lock(&tide_p2p_lock);
+    while (tide_p2p_net_busy())
+        tide_p2p_net_progress();
+    tide_p2p_net_flush();
+    pthread_mutex_unlock(&tide_p2p_lock);
 }
 
 void tide_p2p_finalize(void)
 {
     pthread_mutex_lock(&tide_p2p_lock);
+    tide_p2p_net_finalize();
     tide_p2p_match_fini();
     while (tide_p2p_req_freelist) {
         tide_p2p_req_t *r = tide_p2p_req_freelist;
@@ -77,9 +91,16 @@ void tide_p2p_req_complete(tide_p2p_req_t *r)
         r->on_complete(r, r->on_complete_arg);
 }
 
-/* Copy message m into receive r, complete both sides, free m. */
+/* Copy message m into receive r, complete both sides, free m.  A remote
+ * rendezvous message has no data yet: the network path asks for it. */
 static void tide_p2p_deliver(tide_p2p_msg_t *m, tide_p2p_req_t *r)
 {
+    if (m->rts) {
+        tide_p2p_net_rts_matched(m, r);
+        return;
+    }
+    if (m->ack_on_match)
+        tide_p2p_net_ack_matched(m);
     uint64_t n = m->bytes;
     r->status.error = 0;
     if (n > r->bytes) {
@@ -114,6 +135,11 @@ static int tide_p2p_arrive(tide_p2p_msg_t *m)
     else
         tide_list_push_back(&q->unexpected, &m->link);
     return 0;
+}
+
+int tide_p2p_arrive_remote(tide_p2p_msg_t *m)
+{
+    return tide_p2p_arrive(m);
 }
 
 /* Send to our own process.  Small standard/ready sends are copied and
@@ -176,10 +202,7 @@ int tide_p2p_isend(const void *buf, uint64_t bytes, int dest_proc, int dest, int
     if (dest_proc == tide_p2p_my_proc) {
         rc = tide_p2p_self_send(s, buf);
     } else {
-        tide_error("no transport to process %d: Tide's point-to-point path over the network "
-                   "is not built into this version; only sends to self work",
-                   dest_proc);
-        rc = -ENOTCONN;
+        rc = tide_p2p_net_send(s);
     }
     if (rc) {
         s->link.next = (tide_list_t *)tide_p2p_req_freelist;
@@ -289,7 +312,10 @@ int tide_p2p_cancel(tide_p2p_req_t *r)
 
 int tide_p2p_progress(void)
 {
-    /* The self path completes inline; the network path (streams) adds its
-     * polling here. */
-    return 0;
+    /* The self path completes inline; only the network needs polling. */
+    if (pthread_mutex_trylock(&tide_p2p_lock) != 0)
+        return 0; /* another thread is progressing right now */
+    int events = tide_p2p_net_progress();
+    pthread_mutex_unlock(&tide_p2p_lock);
+    return events;
 }

@@ -62,6 +62,7 @@ typedef struct tide_p2p_req {
     tide_p2p_msg_t *msg; /* send: our message while it waits to be matched */
     tide_list_t link;    /* posted-receive queue */
     uint64_t seq;        /* posting order, for ANY_SOURCE fairness checks */
+    uint64_t rdv_left;   /* recv: rendezvous DATA bytes still to come */
     void (*on_complete)(struct tide_p2p_req *r, void *arg); /* internal users */
     void *on_complete_arg;
 } tide_p2p_req_t;
@@ -77,9 +78,26 @@ struct tide_p2p_msg {
     int owns_data;        /* data was allocated for this message */
     tide_p2p_req_t *sreq; /* sender request to complete at match (sync, large) */
     int claimed;          /* taken by MPI_Mprobe, out of the queue */
+    /* from another process: */
+    int src_proc;     /* the sending process */
+    int rts;          /* rendezvous: only announced, the data comes after CTS */
+    int ack_on_match; /* synchronous eager: acknowledge the match */
+    uint64_t sid;     /* the sender's request id (RTS, synchronous eager) */
 };
 
-int tide_p2p_init(int my_proc, int nprocs);
+/* What the point-to-point layer needs from the runtime (given by src/mpi,
+ * which owns the runtime): publish our wire address, look a peer's up. */
+typedef struct tide_p2p_rte_ops {
+    int (*publish)(const char *key, const void *data, size_t len);
+    int (*lookup)(int proc, const char *key, void *data, size_t *len);
+    int local_rank;
+    uint64_t jobkey;
+} tide_p2p_rte_ops_t;
+
+int tide_p2p_init(int my_proc, int nprocs, const tide_p2p_rte_ops_t *rte);
+/* Complete everything this process still owes its peers (MPI_Finalize,
+ * before the final fence). */
+void tide_p2p_flush(void);
 void tide_p2p_finalize(void);
 
 /* Start a send of `bytes` contiguous bytes to process `dest_proc` which is

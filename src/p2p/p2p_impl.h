@@ -23,6 +23,18 @@ tide_p2p_req_t *tide_p2p_match_posted(tide_p2p_queues_t *q, int src, int tag);
 /* First unexpected message that matches the pattern (src, tag may be ANY). */
 tide_p2p_msg_t *tide_p2p_match_unexpected(tide_p2p_queues_t *q, int src, int tag, int remove);
 
+/* The network path (net.c). */
+int tide_p2p_net_init(int my_proc, int nprocs, const tide_p2p_rte_ops_t *rte);
+void tide_p2p_net_finalize(void);
+void tide_p2p_net_flush(void);
+int tide_p2p_net_busy(void);
+int tide_p2p_net_progress(void);
+int tide_p2p_net_send(tide_p2p_req_t *s);
+void tide_p2p_net_rts_matched(tide_p2p_msg_t *m, tide_p2p_req_t *r);
+void tide_p2p_net_ack_matched(tide_p2p_msg_t *m);
+/* A message from a peer is complete (eager) or announced (RTS). */
+int tide_p2p_arrive_remote(tide_p2p_msg_t *m);
+
 tide_p2p_req_t *tide_p2p_req_alloc(tide_p2p_req_kind_t kind);
 void tide_p2p_req_complete(tide_p2p_req_t *r);
 

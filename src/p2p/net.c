@@ -1,0 +1,865 @@
+/* The network path of point-to-point messaging: MPI messages as frames in
+ * Tide streams (include/tide/stream.h) between processes.
+ *
+ * Connections.  Each process listens on TIDE_P2P_PORT of its wire endpoint
+ * and publishes the endpoint's address through the runtime (PMIx).  The
+ * first message to a peer looks the address up and connects; the stream so
+ * made carries everything this process sends to that peer, in order, so MPI's
+ * non-overtaking rule holds per (source, communicator).  What a peer sends
+ * to us arrives on the stream it opened to us (its first frame, HELLO, names
+ * it).  So each pair of processes that talk both ways has two streams, one
+ * per direction; control replies (CTS, match acks) travel on the replying
+ * side's own stream.
+ *
+ * Frames.  A fixed 40-byte header (tide_p2p_frame_t), then for EAGER and
+ * DATA a payload.  EAGER: header + payload copied into the stream; the send
+ * completes once the stream has taken the bytes (or at the receiver's match
+ * acknowledgement, ACK, for a synchronous send).  Rendezvous: RTS; the
+ * receiver matches and answers CTS with how much it wants (less than the
+ * message when it truncates); the sender then sends DATA chunks of at most
+ * TIDE_P2P_CHUNK bytes zero-copy from the user's buffer and completes when
+ * the stream reports every chunk acknowledged.  Between chunks other frames
+ * to the same peer go first, so small messages do not wait behind a huge one.
+ *
+ * Input.  Each incoming stream is parsed by a small state machine: header,
+ * then payload received straight into the matched user buffer (or into an
+ * unexpected-message buffer when no receive is posted yet).  Frames that do
+ * not parse, or name requests we do not have, are dropped, counted and the
+ * stream is closed: they are never trusted.
+ *
+ * Everything here runs with tide_p2p_lock held. */
+#include "config.h"
+#include "p2p/p2p_impl.h"
+#include "tide/stream.h"
+#include "util/log.h"
+#include "util/param.h"
+#include "wire/wire.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+TIDE_PARAM_DEFINE(p2p_chunk, TIDE_PARAM_SIZE, "P2P_CHUNK", "256k",
+                  "Size of the rendezvous DATA chunks: other messages to the same peer may go "
+                  "between two chunks");
+TIDE_PARAM_DEFINE(p2p_port, TIDE_PARAM_INT, "P2P_PORT", "4242",
+                  "Stream port on which every rank listens for its peers' connections");
+
+#define TIDE_P2P_ADDR_KEY "tide.p2p.addr"
+
+enum {
+    TIDE_P2P_F_HELLO = 1, /* id: sender's process number */
+    TIDE_P2P_F_EAGER = 2, /* envelope, len; id: sender request for SYNC, else 0 */
+    TIDE_P2P_F_RTS = 3,   /* envelope, len: message length; id: sender request */
+    TIDE_P2P_F_CTS = 4,   /* id: sender request; id2: receiver request; len: bytes wanted */
+    TIDE_P2P_F_DATA = 5,  /* id2: receiver request; off; len: chunk length */
+    TIDE_P2P_F_ACK = 6,   /* id: sender request of a matched synchronous eager send */
+};
+#define TIDE_P2P_FLAG_SYNC 0x1
+#define TIDE_P2P_MAGIC     0x7d
+
+typedef struct tide_p2p_frame {
+    uint8_t magic;
+    uint8_t kind;
+    uint8_t flags;
+    uint8_t pad;
+    uint32_t ctx;
+    int32_t src; /* the sender's rank in the communicator */
+    int32_t tag;
+    uint64_t len;
+    uint64_t id;
+    uint64_t id2;
+} tide_p2p_frame_t;
+_Static_assert(sizeof(tide_p2p_frame_t) == 40, "frame header size");
+
+/* One item of a connection's output queue. */
+typedef struct tide_p2p_out {
+    tide_list_t link;
+    tide_p2p_frame_t hdr;
+    const char *payload; /* EAGER: copied; DATA: sent zero-copy by chunks */
+    uint64_t len;        /* payload bytes */
+    uint64_t done;       /* header+payload bytes written (EAGER), or payload bytes queued (DATA) */
+    tide_p2p_req_t *req; /* EAGER standard: complete when written; DATA: the send */
+} tide_p2p_out_t;
+
+/* A zero-copy chunk in flight. */
+typedef struct tide_p2p_zc {
+    tide_stream_zc_t zc;
+    tide_p2p_req_t *req;
+    int last;
+} tide_p2p_zc_t;
+
+typedef enum {
+    TIDE_P2P_IN_HDR = 0,
+    TIDE_P2P_IN_PAYLOAD = 1,
+} tide_p2p_in_state_t;
+
+/* A peer process: our stream to it and its stream to us. */
+typedef struct tide_p2p_peer {
+    int proc;
+    tide_stream_t *out; /* we send on this one (NULL until first use) */
+    int out_ready;      /* established */
+    int out_error;      /* -errno: the stream died */
+    tide_list_t outq;   /* tide_p2p_out_t */
+    tide_list_t active; /* in tide_p2p_net.busy while outq is not empty */
+    /* input side */
+    tide_stream_t *in;
+    tide_p2p_in_state_t in_state;
+    tide_p2p_frame_t in_hdr;
+    size_t in_hgot;
+    char *in_dst;           /* where payload goes (NULL: discard) */
+    uint64_t in_left;       /* payload bytes still to read into in_dst */
+    uint64_t in_discard;    /* then bytes to throw away (truncation) */
+    tide_p2p_req_t *in_req; /* matched receive being filled */
+    tide_p2p_msg_t *in_msg; /* unexpected message being filled */
+} tide_p2p_peer_t;
+
+typedef struct tide_p2p_net {
+    tide_wire_t *wire;
+    tide_stream_stack_t *stack;
+    tide_stream_t *listener;
+    int my_proc, nprocs;
+    tide_p2p_peer_t **peers; /* by process number, created on first contact */
+    tide_stream_t **pending; /* accepted streams whose HELLO has not arrived */
+    int npending, cap_pending;
+    tide_list_t busy;  /* peers with output queued */
+    tide_hash_t sreqs; /* id -> sender request waiting for CTS/ACK */
+    tide_hash_t rreqs; /* id -> receive request waiting for DATA */
+    uint64_t next_id;
+    uint64_t chunk;
+    tide_p2p_rte_ops_t rte;
+    tide_p2p_out_t *out_free;
+    uint64_t drops; /* malformed frames (counted, stream closed) */
+} tide_p2p_net_t;
+
+static tide_p2p_net_t net;
+
+static tide_p2p_out_t *tide_p2p_out_alloc(void)
+{
+    tide_p2p_out_t *o = net.out_free;
+    if (o)
+        net.out_free = (tide_p2p_out_t *)o->link.next;
+    else if (!(o = malloc(sizeof(*o))))
+        return NULL;
+    memset(o, 0, sizeof(*o));
+    o->hdr.magic = TIDE_P2P_MAGIC;
+    tide_list_init(&o->link);
+    return o;
+}
+
+static void tide_p2p_out_free(tide_p2p_out_t *o)
+{
+    o->link.next = (tide_list_t *)net.out_free;
+    net.out_free = o;
+}
+
+/* ---- connections ------------------------------------------------------ */
+
+static tide_p2p_peer_t *tide_p2p_peer_get(int proc)
+{
+    if (proc < 0 || proc >= net.nprocs)
+        return NULL;
+    tide_p2p_peer_t *p = net.peers[proc];
+    if (p)
+        return p;
+    p = calloc(1, sizeof(*p));
+    if (!p)
+        return NULL;
+    p->proc = proc;
+    tide_list_init(&p->outq);
+    tide_list_init(&p->active);
+    net.peers[proc] = p;
+    return p;
+}
+
+/* Open our stream to p: look its address up (direct modex), connect without
+ * waiting, and queue HELLO as the first frame. */
+static int tide_p2p_connect(tide_p2p_peer_t *p)
+{
+    tide_wire_addr_t addr;
+    size_t len = sizeof(addr);
+    int rc = net.rte.lookup(p->proc, TIDE_P2P_ADDR_KEY, &addr, &len);
+    if (rc) {
+        tide_error("cannot find the address of process %d through the runtime (%s)", p->proc,
+                   strerror(-rc));
+        return rc;
+    }
+    rc = tide_stream_open(net.stack, &p->out);
+    if (rc)
+        return rc;
+    tide_stream_setopt(p->out, TIDE_SO_NODELAY, 1);
+    rc = tide_stream_connect(p->out, &addr, (uint16_t)tide_param_int(&tide_param_p2p_port),
+                             TIDE_STREAM_DONTWAIT);
+    if (rc && rc != -EINPROGRESS) {
+        char a[96];
+        tide_error("cannot connect to process %d at %s: %s", p->proc,
+                   tide_wire_addr_str(&addr, a, sizeof(a)), strerror(-rc));
+        tide_stream_close(p->out);
+        p->out = NULL;
+        return rc;
+    }
+    tide_p2p_out_t *o = tide_p2p_out_alloc();
+    if (!o)
+        return -ENOMEM;
+    o->hdr.kind = TIDE_P2P_F_HELLO;
+    o->hdr.id = (uint64_t)net.my_proc;
+    tide_list_push_front(&p->outq, &o->link);
+    return 0;
+}
+
+static int tide_p2p_enqueue(tide_p2p_peer_t *p, tide_p2p_out_t *o)
+{
+    if (p->out_error)
+        return p->out_error;
+    if (!p->out) {
+        int rc = tide_p2p_connect(p);
+        if (rc) {
+            p->out_error = rc;
+            return rc;
+        }
+    }
+    tide_list_push_back(&p->outq, &o->link);
+    if (tide_list_empty(&p->active))
+        tide_list_push_back(&net.busy, &p->active);
+    return 0;
+}
+
+/* ---- output ----------------------------------------------------------- */
+
+static void tide_p2p_zc_done(tide_stream_zc_t *zc, void *arg)
+{
+    tide_p2p_zc_t *z = arg;
+    (void)zc;
+    if (z->zc.status && !z->req->status.error)
+        z->req->status.error = z->zc.status;
+    if (z->last)
+        tide_p2p_req_complete(z->req);
+    free(z);
+}
+
+/* Write as much of an EAGER/control item as the stream takes; 1 when the
+ * item is fully written, 0 when the stream is full, -errno on error. */
+static int tide_p2p_write_copy(tide_p2p_peer_t *p, tide_p2p_out_t *o)
+{
+    uint64_t total = sizeof(o->hdr) + o->len;
+    while (o->done < total) {
+        struct iovec iov[2];
+        int n = 0;
+        if (o->done < sizeof(o->hdr)) {
+            iov[n].iov_base = (char *)&o->hdr + o->done;
+            iov[n++].iov_len = sizeof(o->hdr) - o->done;
+            if (o->len) {
+                iov[n].iov_base = (void *)o->payload;
+                iov[n++].iov_len = o->len;
+            }
+        } else {
+            uint64_t off = o->done - sizeof(o->hdr);
+            iov[n].iov_base = (void *)(o->payload + off);
+            iov[n++].iov_len = o->len - off;
+        }
+        ssize_t w = tide_stream_sendv(p->out, iov, n, TIDE_STREAM_DONTWAIT);
+        if (w == -EAGAIN || w == 0)
+            return 0;
+        if (w < 0)
+            return (int)w;
+        o->done += (uint64_t)w;
+    }
+    return 1;
+}
+
+/* Queue the next DATA chunk of a rendezvous send: its header copied, its
+ * payload zero-copy.  1 when the last chunk is queued, 0 to come back. */
+static int tide_p2p_write_chunk(tide_p2p_peer_t *p, tide_p2p_out_t *o)
+{
+    uint64_t n = o->len - o->done < net.chunk ? o->len - o->done : net.chunk;
+    tide_p2p_frame_t h = o->hdr;
+    h.len = n;
+    h.id = o->done; /* offset */
+    tide_p2p_zc_t *z = malloc(sizeof(*z));
+    if (!z)
+        return -ENOMEM;
+    z->zc.buf = o->payload + o->done;
+    z->zc.len = n;
+    z->zc.cb = tide_p2p_zc_done;
+    z->zc.arg = z;
+    z->zc.done = 0;
+    z->zc.status = 0;
+    z->req = o->req;
+    z->last = o->done + n == o->len;
+    /* The header must go in whole, with the chunk right behind it. */
+    ssize_t w = tide_stream_send(p->out, &h, sizeof(h), TIDE_STREAM_DONTWAIT);
+    if (w == -EAGAIN || w == 0) {
+        free(z);
+        return 0;
+    }
+    if (w < 0 || (size_t)w != sizeof(h)) {
+        free(z);
+        return w < 0 ? (int)w : -EIO;
+    }
+    int rc;
+    while ((rc = tide_stream_send_zc(p->out, &z->zc)) == -EAGAIN)
+        tide_stream_stack_progress(net.stack);
+    if (rc) {
+        free(z);
+        return rc;
+    }
+    o->done += n;
+    return o->done == o->len;
+}
+
+/* Fail every request queued to a peer whose stream died. */
+static void tide_p2p_peer_fail(tide_p2p_peer_t *p, int err)
+{
+    if (!p->out_error)
+        tide_error("the stream to process %d failed (%s); its pending sends fail", p->proc,
+                   strerror(-err));
+    p->out_error = err;
+    tide_list_t *n;
+    while ((n = tide_list_pop_front(&p->outq))) {
+        tide_p2p_out_t *o = tide_container_of(n, tide_p2p_out_t, link);
+        if (o->req && !tide_p2p_req_done(o->req)) {
+            o->req->status.error = err;
+            tide_p2p_req_complete(o->req);
+        }
+        tide_p2p_out_free(o);
+    }
+    /* Sends to it still waiting for a CTS or a match acknowledgement. */
+    size_t it = 0;
+    uint64_t id;
+    void *v;
+    while (tide_hash_next(&net.sreqs, &it, &id, &v)) {
+        tide_p2p_req_t *s = v;
+        if (s->peer_proc != p->proc)
+            continue;
+        tide_hash_del(&net.sreqs, id);
+        it = 0; /* deletion moves slots: start again */
+        s->status.error = err;
+        tide_p2p_req_complete(s);
+    }
+}
+
+static void tide_p2p_pump_out(tide_p2p_peer_t *p)
+{
+    if (!p->out_ready) {
+        int64_t st = 0, err = 0;
+        tide_stream_getopt(p->out, TIDE_SO_STATE, &st);
+        if (st != TIDE_STREAM_ESTABLISHED && st != TIDE_STREAM_CLOSE_WAIT) {
+            tide_stream_getopt(p->out, TIDE_SO_ERROR, &err);
+            if (err)
+                tide_p2p_peer_fail(p, (int)err);
+            return;
+        }
+        p->out_ready = 1;
+    }
+    int budget = 64;
+    while (!tide_list_empty(&p->outq) && budget-- > 0) {
+        tide_p2p_out_t *o = tide_list_first(&p->outq, tide_p2p_out_t, link);
+        int rc =
+            o->hdr.kind == TIDE_P2P_F_DATA ? tide_p2p_write_chunk(p, o) : tide_p2p_write_copy(p, o);
+        if (rc < 0) {
+            tide_p2p_peer_fail(p, rc);
+            return;
+        }
+        if (rc == 0)
+            return; /* the stream is full: come back later */
+        tide_list_del(&o->link);
+        if (o->hdr.kind == TIDE_P2P_F_DATA) {
+            tide_p2p_out_free(o);
+            continue;
+        }
+        if (o->req)
+            tide_p2p_req_complete(o->req);
+        tide_p2p_out_free(o);
+    }
+    /* A partly sent DATA item goes behind whatever else is queued. */
+    tide_p2p_out_t *o = tide_list_first(&p->outq, tide_p2p_out_t, link);
+    if (o && o->hdr.kind == TIDE_P2P_F_DATA && o->done && o->link.next != &p->outq) {
+        tide_list_del(&o->link);
+        tide_list_push_back(&p->outq, &o->link);
+    }
+}
+
+/* ---- sends --------------------------------------------------------------- */
+
+int tide_p2p_net_send(tide_p2p_req_t *s)
+{
+    tide_p2p_peer_t *p = tide_p2p_peer_get(s->peer_proc);
+    tide_p2p_out_t *o = p ? tide_p2p_out_alloc() : NULL;
+    if (!o)
+        return -ENOMEM;
+    o->hdr.ctx = s->ctx;
+    o->hdr.src = s->my_rank;
+    o->hdr.tag = s->tag;
+    o->hdr.len = s->bytes;
+    int eager = s->bytes <= tide_p2p_eager_limit() || s->mode == TIDE_P2P_MODE_READY;
+    if (eager) {
+        o->hdr.kind = TIDE_P2P_F_EAGER;
+        o->payload = s->buf;
+        o->len = s->bytes;
+        if (s->mode == TIDE_P2P_MODE_SYNC) {
+            o->hdr.flags = TIDE_P2P_FLAG_SYNC;
+            o->hdr.id = ++net.next_id;
+            tide_hash_put(&net.sreqs, o->hdr.id, s);
+        } else {
+            o->req = s; /* complete once written */
+        }
+    } else {
+        o->hdr.kind = TIDE_P2P_F_RTS;
+        o->hdr.id = ++net.next_id;
+        tide_hash_put(&net.sreqs, o->hdr.id, s);
+    }
+    uint64_t id = o->hdr.id;
+    int rc = tide_p2p_enqueue(p, o);
+    if (rc) {
+        if (id)
+            tide_hash_del(&net.sreqs, id);
+        tide_p2p_out_free(o);
+        return rc;
+    }
+    tide_p2p_pump_out(p);
+    return 0;
+}
+
+static void tide_p2p_send_ctrl(int proc, int kind, uint64_t id, uint64_t id2, uint64_t len)
+{
+    tide_p2p_peer_t *p = tide_p2p_peer_get(proc);
+    tide_p2p_out_t *o = p ? tide_p2p_out_alloc() : NULL;
+    if (!o) {
+        tide_error("out of memory for a control frame to process %d", proc);
+        return;
+    }
+    o->hdr.kind = (uint8_t)kind;
+    o->hdr.id = id;
+    o->hdr.id2 = id2;
+    o->hdr.len = len;
+    if (tide_p2p_enqueue(p, o))
+        tide_p2p_out_free(o);
+    else
+        tide_p2p_pump_out(p);
+}
+
+/* A receive matched a remote RTS: register it for DATA and answer CTS. */
+void tide_p2p_net_rts_matched(tide_p2p_msg_t *m, tide_p2p_req_t *r)
+{
+    uint64_t want = m->bytes < r->bytes ? m->bytes : r->bytes;
+    r->status.source = m->src;
+    r->status.tag = m->tag;
+    r->status.bytes = want;
+    r->status.error = m->bytes > r->bytes ? -EMSGSIZE : 0;
+    r->rdv_left = want;
+    if (want == 0) {
+        tide_p2p_send_ctrl(m->src_proc, TIDE_P2P_F_CTS, m->sid, 0, 0);
+        tide_p2p_req_complete(r);
+    } else {
+        uint64_t rid = ++net.next_id;
+        tide_hash_put(&net.rreqs, rid, r);
+        tide_p2p_send_ctrl(m->src_proc, TIDE_P2P_F_CTS, m->sid, rid, want);
+    }
+    free(m);
+}
+
+void tide_p2p_net_ack_matched(tide_p2p_msg_t *m)
+{
+    tide_p2p_send_ctrl(m->src_proc, TIDE_P2P_F_ACK, m->sid, 0, 0);
+}
+
+/* ---- input --------------------------------------------------------------- */
+
+static int tide_p2p_bad_frame(tide_p2p_peer_t *p, const char *why)
+{
+    net.drops++;
+    tide_warn("dropping a malformed frame from process %d (%s); closing its stream", p->proc, why);
+    tide_stream_close(p->in);
+    p->in = NULL;
+    return -EPROTO;
+}
+
+/* Start the payload of an EAGER frame: match now, so the bytes go straight
+ * into the user's buffer when a receive is posted. */
+static int tide_p2p_in_eager(tide_p2p_peer_t *p)
+{
+    tide_p2p_frame_t *h = &p->in_hdr;
+    tide_p2p_queues_t *q = tide_p2p_queues(h->ctx);
+    if (!q)
+        return -ENOMEM;
+    tide_p2p_req_t *r = tide_p2p_match_posted(q, h->src, h->tag);
+    p->in_req = NULL;
+    p->in_msg = NULL;
+    if (r) {
+        uint64_t take = h->len < r->bytes ? h->len : r->bytes;
+        r->status.source = h->src;
+        r->status.tag = h->tag;
+        r->status.bytes = take;
+        r->status.error = h->len > r->bytes ? -EMSGSIZE : 0;
+        p->in_req = r;
+        p->in_dst = r->buf;
+        p->in_left = take;
+        p->in_discard = h->len - take;
+    } else {
+        tide_p2p_msg_t *m = calloc(1, sizeof(*m));
+        if (!m || (h->len && !(m->data = malloc(h->len)))) {
+            free(m);
+            return -ENOMEM;
+        }
+        m->ctx = h->ctx;
+        m->src = h->src;
+        m->tag = h->tag;
+        m->bytes = h->len;
+        m->owns_data = 1;
+        m->src_proc = p->proc;
+        tide_list_init(&m->link);
+        p->in_msg = m;
+        p->in_dst = m->data;
+        p->in_left = h->len;
+        p->in_discard = 0;
+    }
+    p->in_state = TIDE_P2P_IN_PAYLOAD;
+    return 0;
+}
+
+/* The whole EAGER payload is in: complete or queue it. */
+static void tide_p2p_in_eager_done(tide_p2p_peer_t *p)
+{
+    tide_p2p_frame_t *h = &p->in_hdr;
+    int sync = h->flags & TIDE_P2P_FLAG_SYNC;
+    if (p->in_req) {
+        if (sync)
+            tide_p2p_send_ctrl(p->proc, TIDE_P2P_F_ACK, h->id, 0, 0);
+        tide_p2p_req_complete(p->in_req);
+    } else {
+        tide_p2p_msg_t *m = p->in_msg;
+        if (sync)
+            m->sid = h->id;
+        m->ack_on_match = sync;
+        tide_p2p_arrive_remote(m);
+    }
+    p->in_req = NULL;
+    p->in_msg = NULL;
+}
+
+static int tide_p2p_in_frame(tide_p2p_peer_t *p)
+{
+    tide_p2p_frame_t *h = &p->in_hdr;
+    if (h->magic != TIDE_P2P_MAGIC)
+        return tide_p2p_bad_frame(p, "bad magic");
+    switch (h->kind) {
+    case TIDE_P2P_F_EAGER:
+        if (h->len > tide_p2p_eager_limit() && h->len > ((uint64_t)1 << 40))
+            return tide_p2p_bad_frame(p, "impossible length");
+        return tide_p2p_in_eager(p);
+    case TIDE_P2P_F_RTS: {
+        tide_p2p_msg_t *m = calloc(1, sizeof(*m));
+        if (!m)
+            return -ENOMEM;
+        m->ctx = h->ctx;
+        m->src = h->src;
+        m->tag = h->tag;
+        m->bytes = h->len;
+        m->rts = 1;
+        m->sid = h->id;
+        m->src_proc = p->proc;
+        tide_list_init(&m->link);
+        tide_p2p_arrive_remote(m);
+        return 0;
+    }
+    case TIDE_P2P_F_CTS: {
+        tide_p2p_req_t *s = tide_hash_del(&net.sreqs, h->id);
+        if (!s)
+            return tide_p2p_bad_frame(p, "CTS for an unknown send");
+        tide_p2p_peer_t *dst = tide_p2p_peer_get(s->peer_proc);
+        if (h->len == 0 || h->len > s->bytes) {
+            if (h->len > s->bytes)
+                return tide_p2p_bad_frame(p, "CTS asks for more than the message");
+            tide_p2p_req_complete(s);
+            return 0;
+        }
+        tide_p2p_out_t *o = tide_p2p_out_alloc();
+        if (!o)
+            return -ENOMEM;
+        o->hdr.kind = TIDE_P2P_F_DATA;
+        o->hdr.id2 = h->id2;
+        o->payload = s->buf;
+        o->len = h->len;
+        o->req = s;
+        if (tide_p2p_enqueue(dst, o)) {
+            tide_p2p_out_free(o);
+            s->status.error = dst->out_error;
+            tide_p2p_req_complete(s);
+        }
+        return 0;
+    }
+    case TIDE_P2P_F_DATA: {
+        tide_p2p_req_t *r = tide_hash_get(&net.rreqs, h->id2);
+        if (!r || h->id + h->len > r->status.bytes || h->len > r->rdv_left)
+            return tide_p2p_bad_frame(p, "DATA for an unknown receive or out of its bounds");
+        p->in_req = r;
+        p->in_msg = NULL;
+        p->in_dst = (char *)r->buf + h->id;
+        p->in_left = h->len;
+        p->in_discard = 0;
+        p->in_state = TIDE_P2P_IN_PAYLOAD;
+        return 0;
+    }
+    case TIDE_P2P_F_ACK: {
+        tide_p2p_req_t *s = tide_hash_del(&net.sreqs, h->id);
+        if (!s)
+            return tide_p2p_bad_frame(p, "ACK for an unknown send");
+        tide_p2p_req_complete(s);
+        return 0;
+    }
+    default: return tide_p2p_bad_frame(p, "unknown frame kind");
+    }
+}
+
+static void tide_p2p_in_payload_done(tide_p2p_peer_t *p)
+{
+    p->in_state = TIDE_P2P_IN_HDR;
+    p->in_hgot = 0;
+    if (p->in_hdr.kind == TIDE_P2P_F_EAGER) {
+        tide_p2p_in_eager_done(p);
+        return;
+    }
+    tide_p2p_req_t *r = p->in_req; /* DATA */
+    r->rdv_left -= p->in_hdr.len;
+    if (r->rdv_left == 0) {
+        tide_hash_del(&net.rreqs, p->in_hdr.id2);
+        tide_p2p_req_complete(r);
+    }
+    p->in_req = NULL;
+}
+
+/* Read what the stream has for us; returns events handled. */
+static int tide_p2p_pump_in(tide_p2p_peer_t *p)
+{
+    int events = 0;
+    char scratch[4096];
+    while (p->in) {
+        ssize_t n;
+        if (p->in_state == TIDE_P2P_IN_HDR) {
+            n = tide_stream_recv(p->in, (char *)&p->in_hdr + p->in_hgot,
+                                 sizeof(p->in_hdr) - p->in_hgot, TIDE_STREAM_DONTWAIT);
+        } else if (p->in_left) {
+            n = tide_stream_recv(p->in, p->in_dst, p->in_left, TIDE_STREAM_DONTWAIT);
+        } else if (p->in_discard) {
+            size_t want = p->in_discard < sizeof(scratch) ? p->in_discard : sizeof(scratch);
+            n = tide_stream_recv(p->in, scratch, want, TIDE_STREAM_DONTWAIT);
+        } else {
+            tide_p2p_in_payload_done(p);
+            events++;
+            continue;
+        }
+        if (n == -EAGAIN)
+            break;
+        if (n <= 0) {
+            if (n < 0 || p->in_state != TIDE_P2P_IN_HDR || p->in_hgot)
+                tide_warn("the stream from process %d ended (%s)", p->proc,
+                          n < 0 ? strerror((int)-n) : "closed in the middle of a frame");
+            tide_stream_close(p->in);
+            p->in = NULL;
+            break;
+        }
+        if (p->in_state == TIDE_P2P_IN_HDR) {
+            p->in_hgot += (size_t)n;
+            if (p->in_hgot == sizeof(p->in_hdr) && tide_p2p_in_frame(p) == 0) {
+                events++;
+                if (p->in_state == TIDE_P2P_IN_HDR)
+                    p->in_hgot = 0;
+            }
+        } else if (p->in_left) {
+            p->in_dst += n;
+            p->in_left -= (uint64_t)n;
+        } else {
+            p->in_discard -= (uint64_t)n;
+        }
+    }
+    return events;
+}
+
+/* An accepted stream names its peer in its first frame. */
+static int tide_p2p_pump_hello(int i)
+{
+    tide_stream_t *s = net.pending[i];
+    tide_p2p_frame_t h;
+    ssize_t n = tide_stream_recv(s, &h, sizeof(h), TIDE_STREAM_DONTWAIT | TIDE_STREAM_PEEK);
+    if (n == -EAGAIN || (n >= 0 && n < (ssize_t)sizeof(h) && n != 0))
+        return 0;
+    net.pending[i] = net.pending[--net.npending];
+    if (n <= 0) {
+        tide_stream_close(s);
+        return 1;
+    }
+    tide_stream_recv(s, &h, sizeof(h), TIDE_STREAM_DONTWAIT);
+    tide_p2p_peer_t *p = NULL;
+    if (h.magic == TIDE_P2P_MAGIC && h.kind == TIDE_P2P_F_HELLO && h.id < (uint64_t)net.nprocs)
+        p = tide_p2p_peer_get((int)h.id);
+    if (!p || p->in) {
+        net.drops++;
+        tide_warn("dropping a stream that did not introduce itself properly");
+        tide_stream_close(s);
+        return 1;
+    }
+    p->in = s;
+    p->in_state = TIDE_P2P_IN_HDR;
+    p->in_hgot = 0;
+    return 1;
+}
+
+static int tide_p2p_accept_all(void)
+{
+    int events = 0;
+    tide_stream_t *s;
+    while (tide_stream_accept(net.listener, &s, TIDE_STREAM_DONTWAIT) == 0) {
+        if (net.npending == net.cap_pending) {
+            int ncap = net.cap_pending ? net.cap_pending * 2 : 8;
+            tide_stream_t **t = realloc(net.pending, (size_t)ncap * sizeof(*t));
+            if (!t) {
+                tide_stream_close(s);
+                continue;
+            }
+            net.pending = t;
+            net.cap_pending = ncap;
+        }
+        net.pending[net.npending++] = s;
+        events++;
+    }
+    for (int i = net.npending - 1; i >= 0; i--)
+        events += tide_p2p_pump_hello(i);
+    return events;
+}
+
+int tide_p2p_net_progress(void)
+{
+    if (!net.stack)
+        return 0;
+    int events = tide_stream_stack_progress(net.stack);
+    if (events < 0)
+        events = 0;
+    events += tide_p2p_accept_all();
+    tide_list_t *pos, *tmp;
+    tide_list_for_each_safe(pos, tmp, &net.busy)
+    {
+        tide_p2p_peer_t *p = tide_container_of(pos, tide_p2p_peer_t, active);
+        tide_p2p_pump_out(p);
+        if (tide_list_empty(&p->outq))
+            tide_list_del(&p->active);
+    }
+    for (int i = 0; i < net.nprocs; i++)
+        if (net.peers[i] && net.peers[i]->in)
+            events += tide_p2p_pump_in(net.peers[i]);
+    return events;
+}
+
+/* ---- start and stop -------------------------------------------------------- */
+
+int tide_p2p_net_init(int my_proc, int nprocs, const tide_p2p_rte_ops_t *rte)
+{
+    memset(&net, 0, sizeof(net));
+    net.my_proc = my_proc;
+    net.nprocs = nprocs;
+    net.rte = *rte;
+    net.chunk = (uint64_t)tide_param_int(&tide_param_p2p_chunk);
+    if (net.chunk < 4096)
+        net.chunk = 4096;
+    tide_list_init(&net.busy);
+    tide_hash_init(&net.sreqs);
+    tide_hash_init(&net.rreqs);
+    if (nprocs == 1)
+        return 0; /* a singleton talks only to itself */
+    net.peers = calloc((size_t)nprocs, sizeof(*net.peers));
+    if (!net.peers)
+        return -ENOMEM;
+    tide_wire_config_t cfg = {0};
+    cfg.local_rank = rte->local_rank;
+    int rc = tide_wire_open(&cfg, &net.wire);
+    if (rc)
+        return rc;
+    tide_stream_stack_opts_t so = {0};
+    so.key = (uint32_t)(rte->jobkey ^ (rte->jobkey >> 32));
+    if (!so.key)
+        so.key = 1;
+    rc = tide_stream_stack_create(net.wire, &so, &net.stack);
+    if (rc)
+        goto fail_wire;
+    if ((rc = tide_stream_open(net.stack, &net.listener)) ||
+        (rc = tide_stream_listen(net.listener, (uint16_t)tide_param_int(&tide_param_p2p_port),
+                                 nprocs + 16)))
+        goto fail_stack;
+    rc = net.rte.publish(TIDE_P2P_ADDR_KEY, &net.wire->addr, sizeof(net.wire->addr));
+    if (rc)
+        goto fail_stack;
+    return 0;
+fail_stack:
+    tide_stream_stack_destroy(net.stack);
+    net.stack = NULL;
+fail_wire:
+    tide_wire_close(net.wire);
+    net.wire = NULL;
+    return rc;
+}
+
+/* 1 while anything we promised a peer is still on its way. */
+int tide_p2p_net_busy(void)
+{
+    return !tide_list_empty(&net.busy) || net.sreqs.count > 0;
+}
+
+/* Finish sending: FIN after the queued data on every stream we opened, and
+ * progress until the peers have acknowledged it all (or the stream died).
+ * Called before the final fence, so no rank leaves with data in flight. */
+void tide_p2p_net_flush(void)
+{
+    if (!net.stack)
+        return;
+    for (int i = 0; i < net.nprocs; i++)
+        if (net.peers[i] && net.peers[i]->out && !net.peers[i]->out_error)
+            tide_stream_shutdown(net.peers[i]->out, TIDE_STREAM_SHUT_WR);
+    for (;;) {
+        int waiting = 0;
+        for (int i = 0; i < net.nprocs; i++) {
+            tide_p2p_peer_t *p = net.peers[i];
+            int64_t st = TIDE_STREAM_CLOSED;
+            if (!p || !p->out || p->out_error)
+                continue;
+            tide_stream_getopt(p->out, TIDE_SO_STATE, &st);
+            waiting += st == TIDE_STREAM_ESTABLISHED || st == TIDE_STREAM_SYN_SENT ||
+                       st == TIDE_STREAM_FIN_WAIT_1 || st == TIDE_STREAM_CLOSING ||
+                       st == TIDE_STREAM_LAST_ACK || st == TIDE_STREAM_CLOSE_WAIT;
+        }
+        if (!waiting)
+            break;
+        tide_p2p_net_progress();
+    }
+}
+
+void tide_p2p_net_finalize(void)
+{
+    if (net.stack) {
+        for (int i = 0; i < net.nprocs; i++) {
+            tide_p2p_peer_t *p = net.peers[i];
+            if (!p)
+                continue;
+            if (p->out)
+                tide_stream_close(p->out);
+            if (p->in)
+                tide_stream_close(p->in);
+        }
+        for (int i = 0; i < net.npending; i++)
+            tide_stream_close(net.pending[i]);
+        if (net.listener)
+            tide_stream_close(net.listener);
+        tide_stream_stack_destroy(net.stack);
+        tide_wire_close(net.wire);
+    }
+    for (int i = 0; net.peers && i < net.nprocs; i++)
+        free(net.peers[i]);
+    free(net.peers);
+    free(net.pending);
+    while (net.out_free) {
+        tide_p2p_out_t *o = net.out_free;
+        net.out_free = (tide_p2p_out_t *)o->link.next;
+        free(o);
+    }
+    tide_hash_fini(&net.sreqs);
+    tide_hash_fini(&net.rreqs);
+    memset(&net, 0, sizeof(net));
+}
