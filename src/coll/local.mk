@@ -1,1 +1,3 @@
-# src/coll: build rules (see the top-level Makefile.am)
+# src/coll: collectives on point-to-point.
+noinst_LTLIBRARIES += libtidecoll.la
+libtidecoll_la_SOURCES = src/coll/coll.h src/coll/barrier.c

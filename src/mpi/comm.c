@@ -1,9 +1,11 @@
 /* Communicators: the predefined MPI_COMM_WORLD and MPI_COMM_SELF, rank and
- * size queries, and MPI_Barrier.  Until the point-to-point layer carries
- * collectives, the barrier over MPI_COMM_WORLD is a PMIx fence. */
+ * size queries, and MPI_Barrier (src/coll, over point-to-point). */
 #include "config.h"
 #include "mpi/mpi_impl.h"
+#include "coll/coll.h"
 #include "rte/rte.h"
+
+#include <errno.h>
 
 #include <string.h>
 
@@ -70,8 +72,10 @@ int PMPI_Barrier(MPI_Comm comm)
     TIDE_MPI_GET_COMM(fn, comm, c);
     if (c->size == 1)
         return MPI_SUCCESS;
-    if (tide_rte_fence(0) != 0)
-        return tide_mpi_error(comm, fn, MPI_ERR_OTHER, "the runtime fence failed");
+    int rc = tide_coll_barrier(c->rank, c->size, c->procs, c->self_proc, c->ctx + 1);
+    if (rc)
+        return tide_mpi_error(comm, fn, rc == -ENOMEM ? MPI_ERR_NO_MEM : MPI_ERR_PROC_FAILED,
+                              "a peer could not be reached (%s)", strerror(-rc));
     return MPI_SUCCESS;
 }
 TIDE_MPI_WEAK(MPI_Barrier);

@@ -105,7 +105,7 @@ int PMPI_Finalize(void)
      * a peer may still need it. */
     tide_mpi_req_drain_orphans();
     tide_p2p_flush();
-    int rc = tide_rte_fence(0);
+    int rc = tide_rte_fence_poll(tide_p2p_progress);
     tide_p2p_finalize();
     __atomic_store_n(&tide_mpi.state, TIDE_MPI_STATE_FINALIZED, __ATOMIC_RELEASE);
     rc = rc ? rc : tide_rte_finalize();

@@ -11,5 +11,5 @@ libmpi_la_SOURCES = \
 	src/mpi/pt2pt.c \
 	src/mpi/bsend.c
 
-libmpi_la_LIBADD = libtidep2p.la libtidestream.la libtidewire.la libtiderte.la libtideutil.la
+libmpi_la_LIBADD = libtidecoll.la libtidep2p.la libtidestream.la libtidewire.la libtiderte.la libtideutil.la
 libmpi_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0

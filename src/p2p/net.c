@@ -36,6 +36,8 @@
 #include "wire/wire.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +46,11 @@ TIDE_PARAM_DEFINE(p2p_chunk, TIDE_PARAM_SIZE, "P2P_CHUNK", "256k",
                   "between two chunks");
 TIDE_PARAM_DEFINE(p2p_port, TIDE_PARAM_INT, "P2P_PORT", "4242",
                   "Stream port on which every rank listens for its peers' connections");
+
+TIDE_PARAM_DEFINE(async_progress, TIDE_PARAM_BOOL, "ASYNC_PROGRESS", "1",
+                  "Run a progress thread that keeps acknowledgements, retransmissions and "
+                  "rendezvous moving while the application computes outside MPI; it sleeps in "
+                  "the kernel when there is nothing to do");
 
 #define TIDE_P2P_ADDR_KEY "tide.p2p.addr"
 
@@ -130,6 +137,9 @@ typedef struct tide_p2p_net {
     tide_p2p_rte_ops_t rte;
     tide_p2p_out_t *out_free;
     uint64_t drops; /* malformed frames (counted, stream closed) */
+    pthread_t thread;
+    int thread_running;
+    int thread_stop; /* atomic */
 } tide_p2p_net_t;
 
 static tide_p2p_net_t net;
@@ -749,6 +759,61 @@ int tide_p2p_net_progress(void)
     return events;
 }
 
+/* ---- the asynchronous progress thread --------------------------------------- */
+
+/* Sleeps in poll(2) on the wire until a frame arrives or the next protocol
+ * timer is due, then progresses if no other thread is doing so already (an
+ * application thread spinning inside a blocking call keeps the lock busy,
+ * and the thread then just goes back to sleep). */
+static void *tide_p2p_thread_main(void *arg)
+{
+    (void)arg;
+    int fd = tide_wire_get_fd(net.wire);
+    while (!__atomic_load_n(&net.thread_stop, __ATOMIC_ACQUIRE)) {
+        uint64_t next = tide_stream_stack_next_timer(net.stack);
+        uint64_t now = tide_clock_now(net.wire->clock);
+        int timeout_ms = 10;
+        if (next != UINT64_MAX && next > now && (next - now) / 1000000 < 10)
+            timeout_ms = (int)((next - now) / 1000000);
+        else if (next != UINT64_MAX && next <= now)
+            timeout_ms = 0;
+        if (fd >= 0) {
+            struct pollfd pfd = {fd, POLLIN, 0};
+            poll(&pfd, 1, timeout_ms ? timeout_ms : 1);
+        } else {
+            struct timespec ts = {0, 1000000};
+            nanosleep(&ts, NULL);
+        }
+        if (pthread_mutex_trylock(&tide_p2p_lock) == 0) {
+            while (tide_p2p_net_progress() > 0)
+                ;
+            pthread_mutex_unlock(&tide_p2p_lock);
+        }
+    }
+    return NULL;
+}
+
+static void tide_p2p_thread_start(void)
+{
+    if (!tide_param_int(&tide_param_async_progress))
+        return;
+    net.thread_stop = 0;
+    if (pthread_create(&net.thread, NULL, tide_p2p_thread_main, NULL) == 0)
+        net.thread_running = 1;
+    else
+        tide_warn("cannot start the progress thread; progress happens only inside MPI calls");
+}
+
+/* Called without tide_p2p_lock held (the thread takes it). */
+void tide_p2p_net_stop_thread(void)
+{
+    if (!net.thread_running)
+        return;
+    __atomic_store_n(&net.thread_stop, 1, __ATOMIC_RELEASE);
+    pthread_join(net.thread, NULL);
+    net.thread_running = 0;
+}
+
 /* ---- start and stop -------------------------------------------------------- */
 
 int tide_p2p_net_init(int my_proc, int nprocs, const tide_p2p_rte_ops_t *rte)
@@ -787,6 +852,7 @@ int tide_p2p_net_init(int my_proc, int nprocs, const tide_p2p_rte_ops_t *rte)
     rc = net.rte.publish(TIDE_P2P_ADDR_KEY, &net.wire->addr, sizeof(net.wire->addr));
     if (rc)
         goto fail_stack;
+    tide_p2p_thread_start();
     return 0;
 fail_stack:
     tide_stream_stack_destroy(net.stack);

@@ -50,6 +50,7 @@ void tide_p2p_flush(void)
 
 void tide_p2p_finalize(void)
 {
+    tide_p2p_net_stop_thread();
     pthread_mutex_lock(&tide_p2p_lock);
     tide_p2p_net_finalize();
     tide_p2p_match_fini();

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sched.h>
 #include <unistd.h>
 
 tide_rte_t tide_rte;
@@ -206,6 +207,36 @@ int tide_rte_fence(int collect)
     if (st != PMIX_SUCCESS)
         tide_error("PMIx_Fence failed: %s", PMIx_Error_string(st));
     return tide_rte_pmix_errno(st);
+}
+
+static void tide_rte_fence_cb(pmix_status_t status, void *cbdata)
+{
+    volatile int *done = cbdata;
+    *done = status == PMIX_SUCCESS ? 1 : -1;
+}
+
+int tide_rte_fence_poll(int (*poll)(void))
+{
+    if (!tide_rte_have_pmix)
+        return 0;
+    volatile int done = 0;
+    pmix_status_t st = PMIx_Fence_nb(NULL, 0, NULL, 0, tide_rte_fence_cb, (void *)&done);
+    if (st != PMIX_SUCCESS) {
+        tide_error("PMIx_Fence_nb failed: %s", PMIx_Error_string(st));
+        return tide_rte_pmix_errno(st);
+    }
+    int spins = 0;
+    while (!__atomic_load_n(&done, __ATOMIC_ACQUIRE)) {
+        if (poll() == 0 && ++spins > 100) {
+            sched_yield();
+            spins = 0;
+        }
+    }
+    if (done < 0) {
+        tide_error("the runtime fence failed (a process of the job is gone?)");
+        return -EIO;
+    }
+    return 0;
 }
 
 void tide_rte_abort(int code, const char *msg)

@@ -42,6 +42,9 @@ int tide_rte_commit(void);
 int tide_rte_get(int rank, const char *key, void *data, size_t *len);
 /* Global fence over all ranks; collect: also exchange put data. */
 int tide_rte_fence(int collect);
+/* A fence that keeps calling poll() while it waits, so this process keeps
+ * serving its peers (acknowledgements, retransmissions) meanwhile. */
+int tide_rte_fence_poll(int (*poll)(void));
 /* End the whole job with this exit code; does not return. */
 void tide_rte_abort(int code, const char *msg) __attribute__((noreturn));
 
