@@ -9,6 +9,9 @@ set -u
 : "${TIDE_BUILDDIR:=$TIDE_SRCDIR}"
 : "${TIDE_PREFIX:=$TIDE_SRCDIR/_install}"
 export TIDE_SRCDIR TIDE_BUILDDIR TIDE_PREFIX
+# Tests never let the automatic wire rule pick a real NIC: traffic goes to
+# loopback (udp) unless a test chooses eth on veths in its own namespaces.
+export TIDE_WIRE="${TIDE_WIRE:-udp}"
 MPICC="$TIDE_PREFIX/bin/mpicc"
 MPICXX="$TIDE_PREFIX/bin/mpicxx"
 MPIRUN="$TIDE_PREFIX/bin/mpirun"
