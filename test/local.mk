@@ -8,3 +8,4 @@ include test/mpi/local.mk
 include test/net/local.mk
 include test/wire/local.mk
 include test/stream/local.mk
+include test/roce/local.mk

@@ -1,0 +1,1 @@
+# src/wire/roce.mk: the RoCE wire's build rules (built when libibverbs is present)
