@@ -289,6 +289,12 @@ int MPI_Testsome(int incount, MPI_Request array_of_requests[], int *outcount,
 int MPI_Request_free(MPI_Request *request);
 int MPI_Request_get_status(MPI_Request request, int *flag, MPI_Status *status);
 
+/* ---- communicators, groups, attributes, info (src/mpi/comm*.c, group.c) -- */
+/* (end of communicators section) */
+
+/* ---- collectives and reduction operations (src/mpi/coll.c, src/coll) ---- */
+/* (end of collectives section) */
+
 /* ---- profiling interface: every MPI_X is also PMPI_X --------------- */
 int PMPI_Init(int *argc, char ***argv);
 int PMPI_Init_thread(int *argc, char ***argv, int required, int *provided);
@@ -375,6 +381,11 @@ int PMPI_Testsome(int incount, MPI_Request array_of_requests[], int *outcount,
                   int array_of_indices[], MPI_Status array_of_statuses[]);
 int PMPI_Request_free(MPI_Request *request);
 int PMPI_Request_get_status(MPI_Request request, int *flag, MPI_Status *status);
+
+/* PMPI_ prototypes of the communicators section */
+/* (end of PMPI communicators section) */
+/* PMPI_ prototypes of the collectives section */
+/* (end of PMPI collectives section) */
 
 #ifdef __cplusplus
 }
