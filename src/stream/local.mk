@@ -1,3 +1,11 @@
 # src/stream: the TCP-style stream engine (libtidestream.la) and its public
 # header; also the timer wheel it runs on, which lives in src/util.
 libtideutil_la_SOURCES += src/util/timer.c src/util/timer.h
+
+noinst_LTLIBRARIES += libtidestream.la
+libtidestream_la_SOURCES = \
+	src/stream/tcb.h src/stream/seg.h src/stream/seg.c src/stream/stats.h src/stream/stats.c \
+	src/stream/stack.c src/stream/input.c src/stream/output.c src/stream/timers.c \
+	src/stream/sack.c src/stream/cc_newreno.c src/stream/cc_cubic.c src/stream/api.c
+libtidestream_la_LIBADD = libtidewire.la libtideutil.la -lm
+tideinc_HEADERS += include/tide/stream.h

@@ -4,3 +4,10 @@ TESTS += test/unit/timer_test
 test_unit_timer_test_SOURCES = test/unit/timer_test.c
 test_unit_timer_test_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 test_unit_timer_test_LDADD = libtideutil.la $(CHECK_LIBS)
+
+check_PROGRAMS += test/stream/stream_test
+TESTS += test/stream/stream_test
+test_stream_stream_test_SOURCES = test/stream/stream_test.c test/stream/harness.c \
+	test/stream/harness.h
+test_stream_stream_test_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+test_stream_stream_test_LDADD = libtidestream.la $(CHECK_LIBS)
