@@ -234,14 +234,20 @@ int tide_stream_connect(tide_stream_t *s, const struct tide_wire_addr *addr, uin
 
 /* ---- send ---- */
 
+/* The stream's error if not yet reported, else `after`. */
+static int tide_api_take_err(tide_stream_t *s, int after)
+{
+    if (s->err_sent)
+        return after;
+    s->err_sent = 1;
+    return s->err;
+}
+
 /* 0 if s may queue data; else the error to return. */
 static int tide_api_send_check(tide_stream_t *s)
 {
-    if (s->err) {
-        int e = s->err_sent ? -EPIPE : s->err;
-        s->err_sent = 1;
-        return e;
-    }
+    if (s->err) /* reported once (by any call), then EPIPE */
+        return tide_api_take_err(s, -EPIPE);
     if (s->wr_shut || s->fin_queued)
         return -EPIPE;
     switch (s->state) {
@@ -390,7 +396,12 @@ static int tide_api_recv_end(tide_stream_t *s, size_t copied, ssize_t *rc)
         return 1;
     }
     if (s->err || s->state == TIDE_STREAM_CLOSED || s->state == TIDE_STREAM_LISTEN) {
-        *rc = copied ? (ssize_t)copied : (s->err ? s->err : -ENOTCONN);
+        if (copied)
+            *rc = (ssize_t)copied;
+        else if (s->err)
+            *rc = tide_api_take_err(s, 0); /* then end of stream, as Linux */
+        else
+            *rc = -ENOTCONN;
         return 1;
     }
     return 0;
@@ -420,9 +431,9 @@ static int tide_api_recv_wait(tide_stream_t *s, uint8_t *buf, size_t len, size_t
     *copied += rb.filled;
     if (rb.filled)
         tide_api_window_check(s);
-    if (rb.done && rb.status < 0 && rb.filled == 0)
-        return rb.status;
-    return rb.filled ? 0 : rc;
+    if (rb.filled)
+        return 0;
+    return rb.done ? 0 : rc; /* done empty: EOF or error, seen by the caller's loop */
 }
 
 ssize_t tide_stream_recv(tide_stream_t *s, void *buf, size_t len, int flags)

@@ -494,9 +494,25 @@ static void tide_tcb_in_text(tide_stream_t *s, const tide_seg_t *seg)
         tide_tcb_fin(s);
 }
 
+/* Simultaneous open: the peer's SYN-ACK reaches us in SYN-RCVD.  Its SYN
+ * is old but its ACK completes our side (as Linux's tcp_validate_incoming). */
+static int tide_tcb_simopen_synack(tide_stream_t *s, const tide_seg_t *seg)
+{
+    if (s->state != TIDE_STREAM_SYN_RCVD || s->parent ||
+        (seg->flags & (TIDE_SEG_SYN | TIDE_SEG_ACK | TIDE_SEG_RST)) != (TIDE_SEG_SYN | TIDE_SEG_ACK) ||
+        seg->seq + 1 != s->rcv_nxt || seg->ack != s->snd_nxt)
+        return 0;
+    if (tide_tcb_syn_rcvd_ack(s, seg) == 0)
+        s->ack_now = 1;
+    tide_tcb_output(s);
+    return 1;
+}
+
 /* Synchronized states (and SYN-RCVD). */
 static void tide_tcb_in_synced(tide_stream_t *s, const tide_seg_t *seg)
 {
+    if (tide_tcb_simopen_synack(s, seg))
+        return;
     if (!tide_tcb_paws_ok(s, seg))
         goto out;
     if (!tide_tcb_seq_ok(s, seg)) {

@@ -267,8 +267,10 @@ START_TEST(transfer_faults)
     static const size_t sizes[] = {1, 1000, 1460, 65536, 200000, 777777};
     size_t len = sizes[_i % 6] + (size_t)(_i * 37 % 101);
     transfer_check(h, len, (unsigned)_i, 200000000000ull);
-    if (strstr(f, "corrupt") && len > 100000)
-        ck_assert_uint_gt(hs(h->a)->crc_errors + hs(h->b)->crc_errors, 0);
+    if (_i % 6 == 5) /* corrupt=0.02 over hundreds of frames */
+        ck_assert_uint_gt(hs(h->a)->crc_errors + hs(h->b)->crc_errors + hs(h->a)->malformed +
+                              hs(h->b)->malformed,
+                          0);
     if (strstr(f, "drop") && len > 100000)
         ck_assert_uint_gt(hs(h->a)->retrans_segs, 0);
     harness_fini(h);
@@ -343,8 +345,8 @@ START_TEST(rfc5961_rst_in_window_challenge)
     ck_assert_uint_eq(hs(H.b)->conn_resets, 1);
     char c;
     ck_assert_int_eq(tide_stream_recv(cb, &c, 1, 0), -ECONNRESET);
-    ck_assert_int_eq(tide_stream_send(cb, &c, 1, 0), -ECONNRESET);
-    ck_assert_int_eq(tide_stream_send(cb, &c, 1, 0), -EPIPE);
+    ck_assert_int_eq(tide_stream_send(cb, &c, 1, 0), -EPIPE); /* reported once */
+    ck_assert_int_eq(tide_stream_recv(cb, &c, 1, 0), 0);
 }
 END_TEST
 
@@ -708,6 +710,7 @@ START_TEST(backlog_second_thread)
     tide_stream_t *ca, *cb;
     harness_connect(&H, 102, &ca, &cb);
     tide_stream_setopt(ca, TIDE_SO_NODELAY, 1);
+    cb->bl_max = 4; /* (the array holds more; a small bound shows drops) */
     /* Own cb as a user call would, then let another thread deliver. */
     pthread_mutex_lock(&H.b->lock);
     tide_tcb_lock(cb);
@@ -727,7 +730,7 @@ START_TEST(backlog_second_thread)
     t.stop = 1;
     pthread_join(th, NULL);
     ck_assert_uint_gt(hs(H.b)->backlog_queued, 0);
-    ck_assert_uint_gt(hs(H.b)->backlog_drops, 0); /* 64 frames max */
+    ck_assert_uint_gt(hs(H.b)->backlog_drops, 0);
     ck_assert_uint_eq(cb->rcv_nxt, cb->irs + 1); /* nothing processed while owned */
     pthread_mutex_lock(&H.b->lock);
     tide_tcb_release(cb);
@@ -795,7 +798,7 @@ static Suite *stream_suite(void)
     suite_add_tcase(s, tc);
     TCase *tf = tcase_create("faults");
     tcase_set_timeout(tf, 120);
-    tcase_add_loop_test(tf, transfer_faults, 0, 36);
+    tcase_add_loop_test(tf, transfer_faults, 0, 240);
     suite_add_tcase(s, tf);
     return s;
 }
