@@ -3,7 +3,7 @@
 # Wire benchmark (bench/wire-bench.sh runs it between two namespaces).
 noinst_PROGRAMS += bench/wire_bench
 bench_wire_bench_SOURCES = bench/wire_bench.c
-bench_wire_bench_LDADD = libtidewire.la
+bench_wire_bench_LDADD = libtidewire.la libtideutil.la
 EXTRA_DIST += bench/wire-bench.sh
 
 # MPI benchmarks: plain MPI programs (they also build against Open MPI and

@@ -7,13 +7,13 @@ libtidestream_la_SOURCES = \
 	src/stream/tcb.h src/stream/seg.h src/stream/seg.c src/stream/stats.h src/stream/stats.c \
 	src/stream/stack.c src/stream/input.c src/stream/output.c src/stream/timers.c \
 	src/stream/sack.c src/stream/cc_newreno.c src/stream/cc_cubic.c src/stream/api.c
-libtidestream_la_LIBADD = libtidewire.la libtideutil.la -lm
+libtidestream_la_LIBADD = -lm
 tideinc_HEADERS += include/tide/stream.h
 
 # Tools: tide-perf (iperf-like over the stream) and tide-stat (counters of a
 # running process).
 bin_PROGRAMS += tide-perf tide-stat
 tide_perf_SOURCES = src/stream/tools/tide-perf.c
-tide_perf_LDADD = libtidestream.la
+tide_perf_LDADD = libtidestream.la libtidewire.la libtideutil.la
 tide_stat_SOURCES = src/stream/tools/tide-stat.c
-tide_stat_LDADD = libtidestream.la
+tide_stat_LDADD = libtidestream.la libtidewire.la libtideutil.la

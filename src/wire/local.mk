@@ -8,7 +8,7 @@ libtidewire_la_SOURCES = \
 	src/wire/udp.c \
 	src/wire/eth.c src/wire/eth.h src/wire/eth_if.c
 libtidewire_la_CFLAGS = $(AM_CFLAGS) $(HWLOC_CFLAGS)
-libtidewire_la_LIBADD = libtideutil.la $(HWLOC_LIBS)
+libtidewire_la_LIBADD = $(HWLOC_LIBS)
 if HAVE_VERBS
 libtidewire_la_CFLAGS += $(VERBS_CFLAGS)
 libtidewire_la_LIBADD += $(VERBS_LIBS)

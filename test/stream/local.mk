@@ -10,4 +10,8 @@ TESTS += test/stream/stream_test
 test_stream_stream_test_SOURCES = test/stream/stream_test.c test/stream/harness.c \
 	test/stream/harness.h
 test_stream_stream_test_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-test_stream_stream_test_LDADD = libtidestream.la $(CHECK_LIBS)
+test_stream_stream_test_LDADD = libtidestream.la libtidewire.la libtideutil.la $(CHECK_LIBS)
+
+# tide-perf and tide-stat end to end: loopback udp, and eth between namespaces.
+TESTS += test/stream/t-perf-udp.sh test/stream/t-perf-eth.sh
+EXTRA_DIST += test/stream/t-perf-udp.sh test/stream/t-perf-eth.sh
