@@ -50,10 +50,10 @@ typedef struct tide_stream_stack tide_stream_stack_t;
 typedef struct tide_stream tide_stream_t;
 
 typedef struct tide_stream_stack_opts {
-    uint32_t key;              /* job key carried by every segment; 0: TIDE_STREAM_KEY */
-    struct tide_clock *clock;  /* NULL: the wire's clock */
-    const char *cc;            /* "newreno", "cubic"; NULL: TIDE_STREAM_CC */
-    uint64_t seed;             /* ISN and port randomness; 0: from the system */
+    uint32_t key;             /* job key carried by every segment; 0: TIDE_STREAM_KEY */
+    struct tide_clock *clock; /* NULL: the wire's clock */
+    const char *cc;           /* "newreno", "cubic"; NULL: TIDE_STREAM_CC */
+    uint64_t seed;            /* ISN and port randomness; 0: from the system */
     /* Called by blocking calls after a progress pass that did nothing
      * (tests: drive the peer stack, advance the fake clock).  NULL: spin. */
     void (*idle_fn)(void *arg);
@@ -214,8 +214,7 @@ int tide_stream_shutdown(tide_stream_t *s, int how);
 int tide_stream_close(tide_stream_t *s);
 /* Like poll(2) over streams of one stack; timeout_ns < 0: forever, 0: check
  * once.  Returns the number of ready entries (0 on timeout) or -errno. */
-int tide_stream_poll(tide_stream_stack_t *st, tide_stream_pollfd_t *fds, int n,
-                     int64_t timeout_ns);
+int tide_stream_poll(tide_stream_stack_t *st, tide_stream_pollfd_t *fds, int n, int64_t timeout_ns);
 int tide_stream_setopt(tide_stream_t *s, tide_stream_opt_t opt, int64_t val);
 int tide_stream_getopt(tide_stream_t *s, tide_stream_opt_t opt, int64_t *val);
 int tide_stream_get_info(tide_stream_t *s, tide_stream_info_t *info);

@@ -409,8 +409,8 @@ static int tide_api_recv_end(tide_stream_t *s, size_t copied, ssize_t *rc)
 
 /* Block for more data.  Without PEEK the remainder is posted as a receive
  * buffer so progress copies straight from the frames into it (ucopy). */
-static int tide_api_recv_wait(tide_stream_t *s, uint8_t *buf, size_t len, size_t need,
-                              int peek, size_t *copied)
+static int tide_api_recv_wait(tide_stream_t *s, uint8_t *buf, size_t len, size_t need, int peek,
+                              size_t *copied)
 {
     int rc;
     if (peek || s->posted_cnt) {
@@ -473,8 +473,8 @@ ssize_t tide_stream_recv(tide_stream_t *s, void *buf, size_t len, int flags)
             rc = copied ? (ssize_t)copied : -EAGAIN;
             break;
         }
-        int w = tide_api_recv_wait(s, (uint8_t *)buf + copied, len - copied, target - copied,
-                                   peek, &copied);
+        int w = tide_api_recv_wait(s, (uint8_t *)buf + copied, len - copied, target - copied, peek,
+                                   &copied);
         if (w < 0 && copied == 0) {
             rc = w;
             break;
@@ -630,7 +630,8 @@ static short tide_api_revents(tide_stream_t *s, short events)
         return r & events;
     }
     uint32_t unread = tide_api_unread(s);
-    if ((s->rd_shut || s->eof || s->err || unread >= (uint32_t)(s->o.rcvlowat > 0 ? s->o.rcvlowat : 1)) &&
+    if ((s->rd_shut || s->eof || s->err ||
+         unread >= (uint32_t)(s->o.rcvlowat > 0 ? s->o.rcvlowat : 1)) &&
         s->state != TIDE_STREAM_SYN_SENT)
         r |= TIDE_POLLIN;
     if (tide_tcb_synced(s) && tide_api_send_check(s) == 0 && tide_sbuf_space(s) > 0)
@@ -656,8 +657,7 @@ static int tide_api_poll_scan(tide_stream_pollfd_t *fds, int n)
     return ready;
 }
 
-int tide_stream_poll(tide_stream_stack_t *st, tide_stream_pollfd_t *fds, int n,
-                     int64_t timeout_ns)
+int tide_stream_poll(tide_stream_stack_t *st, tide_stream_pollfd_t *fds, int n, int64_t timeout_ns)
 {
     uint64_t deadline = timeout_ns > 0 ? tide_clock_now(st->clock) + (uint64_t)timeout_ns : 0;
     pthread_mutex_lock(&st->lock);
@@ -712,9 +712,7 @@ static int tide_api_setopt_locked(tide_stream_t *s, tide_stream_opt_t opt, int64
     case TIDE_SO_KEEPIDLE: s->o.keepidle = v; return v > 0 ? 0 : -EINVAL;
     case TIDE_SO_KEEPINTVL: s->o.keepintvl = v; return v > 0 ? 0 : -EINVAL;
     case TIDE_SO_KEEPCNT: s->o.keepcnt = v; return v > 0 ? 0 : -EINVAL;
-    case TIDE_SO_LOWLAT:
-        s->o.lowlat = v != 0;
-        return 0;
+    case TIDE_SO_LOWLAT: s->o.lowlat = v != 0; return 0;
     default: return -EINVAL;
     }
 }
@@ -795,9 +793,9 @@ uint16_t tide_stream_local_port(tide_stream_t *s)
 
 const char *tide_stream_state_name(int state)
 {
-    static const char *names[] = {"CLOSED",     "LISTEN",     "SYN-SENT",   "SYN-RCVD",
+    static const char *names[] = {"CLOSED",      "LISTEN",     "SYN-SENT",   "SYN-RCVD",
                                   "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2", "CLOSE-WAIT",
-                                  "CLOSING",    "LAST-ACK",   "TIME-WAIT"};
+                                  "CLOSING",     "LAST-ACK",   "TIME-WAIT"};
     if (state < 0 || state > TIDE_STREAM_TIME_WAIT)
         return "?";
     return names[state];

@@ -14,7 +14,7 @@
 
 typedef struct tide_cubic {
     double w_max, w_last_max, k, w_est;
-    uint64_t epoch_ns; /* 0: no epoch */
+    uint64_t epoch_ns;   /* 0: no epoch */
     uint32_t acked_frac; /* bytes toward the next +1 segment */
 } tide_cubic_t;
 

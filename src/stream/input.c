@@ -370,9 +370,7 @@ static void tide_tcb_in_rst(tide_stream_t *s, const tide_seg_t *seg)
     }
     TIDE_STAT(st, rst_in);
     switch (s->state) {
-    case TIDE_STREAM_SYN_RCVD:
-        tide_tcb_fail(s, s->parent ? -ECONNRESET : -ECONNREFUSED);
-        break;
+    case TIDE_STREAM_SYN_RCVD: tide_tcb_fail(s, s->parent ? -ECONNRESET : -ECONNREFUSED); break;
     case TIDE_STREAM_CLOSING:
     case TIDE_STREAM_LAST_ACK:
     case TIDE_STREAM_TIME_WAIT:
@@ -499,7 +497,8 @@ static void tide_tcb_in_text(tide_stream_t *s, const tide_seg_t *seg)
 static int tide_tcb_simopen_synack(tide_stream_t *s, const tide_seg_t *seg)
 {
     if (s->state != TIDE_STREAM_SYN_RCVD || s->parent ||
-        (seg->flags & (TIDE_SEG_SYN | TIDE_SEG_ACK | TIDE_SEG_RST)) != (TIDE_SEG_SYN | TIDE_SEG_ACK) ||
+        (seg->flags & (TIDE_SEG_SYN | TIDE_SEG_ACK | TIDE_SEG_RST)) !=
+            (TIDE_SEG_SYN | TIDE_SEG_ACK) ||
         seg->seq + 1 != s->rcv_nxt || seg->ack != s->snd_nxt)
         return 0;
     if (tide_tcb_syn_rcvd_ack(s, seg) == 0)
@@ -720,8 +719,8 @@ void tide_tcb_backlog_drain(tide_stream_t *s)
  * (RFC 9293 3.6.1, RFC 6191).  Returns 1 if it was recycled. */
 static int tide_input_tw_recycle(tide_stream_t *s, const tide_seg_t *seg)
 {
-    if (s->state != TIDE_STREAM_TIME_WAIT || (seg->flags & (TIDE_SEG_SYN | TIDE_SEG_ACK)) !=
-                                                 TIDE_SEG_SYN)
+    if (s->state != TIDE_STREAM_TIME_WAIT ||
+        (seg->flags & (TIDE_SEG_SYN | TIDE_SEG_ACK)) != TIDE_SEG_SYN)
         return 0;
     if (!TIDE_SEQ_GT(seg->seq, s->rcv_nxt) || !tide_hash_get(&s->st->listeners, seg->dport))
         return 0;

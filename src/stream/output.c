@@ -134,8 +134,8 @@ int tide_sbuf_append_zc(tide_stream_t *s, tide_stream_zc_t *zc)
 }
 
 /* Gather [seq, seq+len) into at most `max` iovecs; returns bytes covered. */
-static uint32_t tide_sbuf_gather(tide_stream_t *s, uint32_t seq, uint32_t len,
-                                 struct iovec *iov, int max, int *cnt)
+static uint32_t tide_sbuf_gather(tide_stream_t *s, uint32_t seq, uint32_t len, struct iovec *iov,
+                                 int max, int *cnt)
 {
     uint32_t i = 0, got = 0;
     /* Start the search from the end that is closer. */

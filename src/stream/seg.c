@@ -30,8 +30,7 @@ static inline uint32_t get32(const uint8_t *p)
     return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
 }
 
-size_t tide_seg_write_hdr(const tide_seg_t *s, uint8_t *hdr, const struct iovec *iov,
-                          int iovcnt)
+size_t tide_seg_write_hdr(const tide_seg_t *s, uint8_t *hdr, const struct iovec *iov, int iovcnt)
 {
     size_t hlen = tide_seg_hdr_len(s);
     hdr[0] = TIDE_SEG_VERSION;

@@ -107,8 +107,7 @@ static inline size_t tide_seg_hdr_len(const tide_seg_t *s)
 /* Write the header of s into hdr (TIDE_SEG_HDR_MAX bytes) and fill in the
  * CRC over the header and the payload pieces iov[0..iovcnt-1], whose total
  * must equal s->len.  Returns the header length. */
-size_t tide_seg_write_hdr(const tide_seg_t *s, uint8_t *hdr, const struct iovec *iov,
-                          int iovcnt);
+size_t tide_seg_write_hdr(const tide_seg_t *s, uint8_t *hdr, const struct iovec *iov, int iovcnt);
 
 /* Parse and validate frame[0..len-1] into *s (payload points into frame).
  * Checks version, lengths, flags, SACK blocks and CRC. */

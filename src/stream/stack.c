@@ -218,8 +218,7 @@ int tide_tcb_alloc_buffers(tide_stream_t *s)
     s->sd = malloc(sizeof(*s->sd) * s->sd_cap);
     s->bl = malloc(sizeof(*s->bl) * (s->bl_max ? s->bl_max : 1));
     if (!s->sb_mem || !s->rb_mem || !s->sd || !s->bl) {
-        tide_error("stream: out of memory for %u+%u bytes of stream buffers", s->sb_cap,
-                   s->rb_cap);
+        tide_error("stream: out of memory for %u+%u bytes of stream buffers", s->sb_cap, s->rb_cap);
         return -ENOMEM;
     }
     /* Our window scale: the smallest that fits the buffer in 16 bits. */

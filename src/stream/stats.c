@@ -6,7 +6,10 @@
 
 #include <stdio.h>
 
-#define F(n, d) {#n, offsetof(tide_stream_stats_t, n), d}
+#define F(n, d)                                 \
+    {                                           \
+#n, offsetof(tide_stream_stats_t, n), d \
+    }
 static const tide_stat_field_t tide_stat_fields[] = {
     F(seg_in, "segments received (valid)"),
     F(seg_out, "segments sent"),

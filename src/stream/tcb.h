@@ -43,12 +43,12 @@
 #include "util/timer.h"
 #include "wire/wire.h"
 
-#define TIDE_OOO_MAX      32  /* out-of-order intervals per connection */
-#define TIDE_SB_MAX       32  /* SACK scoreboard intervals per connection */
-#define TIDE_BACKLOG_MAX  128 /* frames per connection backlog (hard cap) */
-#define TIDE_POSTED_MAX   16  /* posted receive buffers per connection */
-#define TIDE_TX_BATCH     32  /* frames per wire send burst */
-#define TIDE_RX_BURST     32  /* frames per wire receive burst */
+#define TIDE_OOO_MAX     32  /* out-of-order intervals per connection */
+#define TIDE_SB_MAX      32  /* SACK scoreboard intervals per connection */
+#define TIDE_BACKLOG_MAX 128 /* frames per connection backlog (hard cap) */
+#define TIDE_POSTED_MAX  16  /* posted receive buffers per connection */
+#define TIDE_TX_BATCH    32  /* frames per wire send burst */
+#define TIDE_RX_BURST    32  /* frames per wire receive burst */
 
 typedef struct tide_cc_ops tide_cc_ops_t;
 
@@ -103,8 +103,8 @@ struct tide_stream {
     int fin_rcvd;   /* peer's FIN seen (maybe out of order) */
     int fin_queued; /* our FIN is part of the sequence space at snd_end */
     int rd_shut, wr_shut, corked;
-    int err; /* sticky error reported to the user */
-    int err_sent; /* send reported err once; now -EPIPE */
+    int err;         /* sticky error reported to the user */
+    int err_sent;    /* send reported err once; now -EPIPE */
     int pending_err; /* SO_ERROR */
     int eof;         /* peer's FIN consumed in order */
 
@@ -184,13 +184,13 @@ struct tide_stream_stack {
     uint64_t rng;
     void (*idle_fn)(void *arg);
     void *idle_arg;
-    tide_hash_t conns_by_key;  /* (peer, lport, rport) -> TCB */
-    tide_hash_t listeners;     /* lport -> listening TCB */
-    tide_hash_t ports;         /* lport -> use count (as pointer) */
-    tide_list_t conns;         /* every TCB */
+    tide_hash_t conns_by_key; /* (peer, lport, rport) -> TCB */
+    tide_hash_t listeners;    /* lport -> listening TCB */
+    tide_hash_t ports;        /* lport -> use count (as pointer) */
+    tide_list_t conns;        /* every TCB */
     int nconns;
     uint16_t next_port;
-    uint32_t mss;              /* from the wire's max payload */
+    uint32_t mss; /* from the wire's max payload */
     tide_stream_stats_t *stats;
     tide_stream_stats_t stats_priv;
     void *shm;
@@ -251,7 +251,7 @@ static inline int tide_tcb_synced(const tide_stream_t *s)
 {
     return s->state >= TIDE_STREAM_ESTABLISHED;
 }
-#define TIDE_STAT(st, f) ((st)->stats->f++)
+#define TIDE_STAT(st, f)        ((st)->stats->f++)
 #define TIDE_STAT_ADD(st, f, n) ((st)->stats->f += (n))
 
 /* stack.c */

@@ -26,8 +26,7 @@ TIDE_PARAM_DEFINE(stream_retries, TIDE_PARAM_INT, "STREAM_RETRIES", "15",
                   "before a stream fails with ETIMEDOUT");
 TIDE_PARAM_DEFINE(stream_syn_retries, TIDE_PARAM_INT, "STREAM_SYN_RETRIES", "8",
                   "SYN / SYN-ACK retransmissions before a connect fails with ETIMEDOUT");
-TIDE_PARAM_DEFINE(stream_delack, TIDE_PARAM_TIME, "STREAM_DELACK", "200us",
-                  "Delayed-ACK timeout");
+TIDE_PARAM_DEFINE(stream_delack, TIDE_PARAM_TIME, "STREAM_DELACK", "200us", "Delayed-ACK timeout");
 TIDE_PARAM_DEFINE(stream_time_wait, TIDE_PARAM_TIME, "STREAM_TIME_WAIT", "100ms",
                   "TIME-WAIT duration (short: LAN, random ISNs, timestamps and job keys)");
 TIDE_PARAM_DEFINE(stream_init_cwnd, TIDE_PARAM_INT, "STREAM_INIT_CWND", "10",
@@ -272,7 +271,7 @@ void tide_tcb_run_deferred(tide_stream_t *s)
     uint32_t d = s->deferred;
     s->deferred = 0;
     int owned = s->owned;
-    s->owned = 0; /* the handlers check it; the caller still holds st->lock */
+    s->owned = 0;     /* the handlers check it; the caller still holds st->lock */
     s->releasing = 1; /* ...and keeps the TCB alive */
     if (d & TIDE_DEFER_RTX)
         tide_tcb_rtx_fire(&s->t_rtx, s);

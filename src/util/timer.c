@@ -100,8 +100,7 @@ int tide_timer_wheel_run(tide_timer_wheel_t *w)
         if (span > w->nslots)
             span = w->nslots;
         for (uint64_t i = 0; i < span; i++)
-            tide_timer_slot_collect(w, &w->slots[(w->cur_tick + i) & (w->nslots - 1)], now,
-                                    &due);
+            tide_timer_slot_collect(w, &w->slots[(w->cur_tick + i) & (w->nslots - 1)], now, &due);
     }
     if (now_tick > w->cur_tick)
         w->cur_tick = now_tick;

@@ -23,8 +23,8 @@ typedef struct tide_timer tide_timer_t;
 typedef void (*tide_timer_fn)(tide_timer_t *t, void *arg);
 
 struct tide_timer {
-    tide_list_t link;    /* slot list membership; self-linked when idle */
-    uint64_t expire_ns;  /* absolute clock time */
+    tide_list_t link;   /* slot list membership; self-linked when idle */
+    uint64_t expire_ns; /* absolute clock time */
     tide_timer_fn fn;
     void *arg;
 };
@@ -32,7 +32,7 @@ struct tide_timer {
 typedef struct tide_timer_wheel {
     tide_clock_t *clock;
     uint64_t tick_ns;
-    uint32_t nslots; /* power of two */
+    uint32_t nslots;   /* power of two */
     uint64_t cur_tick; /* last tick processed by run() */
     uint64_t armed;    /* number of armed timers */
     tide_list_t *slots;

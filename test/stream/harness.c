@@ -44,8 +44,12 @@ void harness_init(harness_t *h, uint64_t seed, const char *faults, const char *c
     ck_assert_int_eq(tide_wire_open(&c, &h->wb), 0);
     h->ea = tide_wire_sim_endpoint(h->wa);
     h->eb = tide_wire_sim_endpoint(h->wb);
-    tide_stream_stack_opts_t o = {.clock = &h->fc.base, .seed = seed * 2 + 1, .cc = cc,
-                                  .idle_fn = harness_idle, .idle_arg = h, .no_shm_stats = 1};
+    tide_stream_stack_opts_t o = {.clock = &h->fc.base,
+                                  .seed = seed * 2 + 1,
+                                  .cc = cc,
+                                  .idle_fn = harness_idle,
+                                  .idle_arg = h,
+                                  .no_shm_stats = 1};
     ck_assert_int_eq(tide_stream_stack_create(h->wa, &o, &h->a), 0);
     o.seed = seed * 2 + 2;
     ck_assert_int_eq(tide_stream_stack_create(h->wb, &o, &h->b), 0);

@@ -41,8 +41,8 @@ static int xfer_step(void *arg)
 {
     xfer_t *x = arg;
     if (x->sent < x->len) {
-        ssize_t n = tide_stream_send(x->tx, x->src + x->sent, x->len - x->sent,
-                                     TIDE_STREAM_DONTWAIT);
+        ssize_t n =
+            tide_stream_send(x->tx, x->src + x->sent, x->len - x->sent, TIDE_STREAM_DONTWAIT);
         if (n > 0)
             x->sent += (size_t)n;
         else
@@ -251,7 +251,10 @@ START_TEST(transfer_clean)
 END_TEST
 
 static const char *fault_sets[] = {
-    "drop=0.05", "dup=0.05", "reorder=0.2,jitter=50us", "corrupt=0.03",
+    "drop=0.05",
+    "dup=0.05",
+    "reorder=0.2,jitter=50us",
+    "corrupt=0.03",
     "drop=0.02,reorder=0.05,dup=0.01,corrupt=0.001",
     "drop=0.1,reorder=0.1,dup=0.05,corrupt=0.02,jitter=200us",
 };

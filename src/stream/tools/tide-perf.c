@@ -85,7 +85,8 @@ static uint64_t pump_send(tide_stream_stack_t *st, perf_conn_t *c, int n, uint64
     uint64_t end = tide_time_ns() + dur, total = 0;
     while (tide_time_ns() < end) {
         for (int i = 0; i < n; i++) {
-            ssize_t k = tide_stream_send(c[i].s, pat + c[i].off % PAT_MOD, len, TIDE_STREAM_DONTWAIT);
+            ssize_t k =
+                tide_stream_send(c[i].s, pat + c[i].off % PAT_MOD, len, TIDE_STREAM_DONTWAIT);
             if (k > 0) {
                 c[i].off += (uint64_t)k;
                 total += (uint64_t)k;
@@ -331,8 +332,8 @@ static int run_client(tide_stream_stack_t *st, const tide_wire_addr_t *a, uint16
         double s = (tide_time_ns() - t0) / 1e9;
         printf("client: received %llu bytes on %d stream(s) in %.3f s = %.3f Gbit/s, verify "
                "errors %llu%s\n",
-               (unsigned long long)total, n, s, total * 8 / s / 1e9,
-               (unsigned long long)errors, rq->verify ? "" : " (not checked)");
+               (unsigned long long)total, n, s, total * 8 / s / 1e9, (unsigned long long)errors,
+               rq->verify ? "" : " (not checked)");
         bad |= errors != 0;
     }
     for (int i = 0; i < n; i++)
