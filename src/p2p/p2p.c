@@ -5,6 +5,7 @@
  * through tide_p2p_arrive -> match posted receive or queue as unexpected. */
 #include "config.h"
 #include "p2p/p2p_impl.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/param.h"
 
@@ -314,6 +315,7 @@ int tide_p2p_cancel(tide_p2p_req_t *r)
 int tide_p2p_progress(void)
 {
     /* The self path completes inline; only the network needs polling. */
+    __atomic_store_n(&tide_p2p_app_progress_ns, tide_time_ns(), __ATOMIC_RELAXED);
     if (pthread_mutex_trylock(&tide_p2p_lock) != 0)
         return 0; /* another thread is progressing right now */
     int events = tide_p2p_net_progress();

@@ -13,6 +13,7 @@ typedef struct tide_p2p_queues {
 } tide_p2p_queues_t;
 
 extern pthread_mutex_t tide_p2p_lock;
+extern uint64_t tide_p2p_app_progress_ns;
 
 void tide_p2p_match_init(void);
 void tide_p2p_match_fini(void);
