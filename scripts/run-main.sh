@@ -21,6 +21,7 @@ wire=${TIDE_MAIN_WIRE:-eth}
 echo "== main job: mpirun -np 2 latency over Tide's $wire wire"
 if [ "$wire" = eth ]; then
     ip netns add "$ns"
+    ip -n "$ns" link set lo up # the PMIx server listens on loopback
     ip -n "$ns" link add ta type veth peer name tb
     ip -n "$ns" link set ta mtu 9000 up
     ip -n "$ns" link set tb mtu 9000 up
