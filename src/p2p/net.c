@@ -186,6 +186,17 @@ static tide_p2p_peer_t *tide_p2p_peer_get(int proc)
     return p;
 }
 
+TIDE_PARAM_DEFINE(p2p_lowlat, TIDE_PARAM_BOOL, "P2P_LOWLAT", "1",
+                  "Acknowledge every segment at once on MPI streams (no delayed ACKs): a "
+                  "rendezvous send completes only when its data is acknowledged");
+
+static void tide_p2p_stream_opts(tide_stream_t *s)
+{
+    tide_stream_setopt(s, TIDE_SO_NODELAY, 1);
+    if (tide_param_int(&tide_param_p2p_lowlat))
+        tide_stream_setopt(s, TIDE_SO_LOWLAT, 1);
+}
+
 /* Open our stream to p: look its address up (direct modex), connect without
  * waiting, and queue HELLO as the first frame. */
 static int tide_p2p_connect(tide_p2p_peer_t *p)
@@ -201,7 +212,7 @@ static int tide_p2p_connect(tide_p2p_peer_t *p)
     rc = tide_stream_open(net.stack, &p->out);
     if (rc)
         return rc;
-    tide_stream_setopt(p->out, TIDE_SO_NODELAY, 1);
+    tide_p2p_stream_opts(p->out);
     rc = tide_stream_connect(p->out, &addr, (uint16_t)tide_param_int(&tide_param_p2p_port),
                              TIDE_STREAM_DONTWAIT);
     if (rc && rc != -EINPROGRESS) {
@@ -713,6 +724,7 @@ static int tide_p2p_pump_hello(int i)
         return 1;
     }
     p->in = s;
+    tide_p2p_stream_opts(s);
     p->in_state = TIDE_P2P_IN_HDR;
     p->in_hgot = 0;
     return 1;
