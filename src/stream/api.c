@@ -611,6 +611,7 @@ int tide_stream_close(tide_stream_t *s)
             break;
         }
         tide_api_queue_fin(s);
+        tide_tcb_arm_fin_timeout(s);
         break;
     }
     tide_tcb_complete_posted(s, -EPIPE);
@@ -754,8 +755,15 @@ int tide_stream_getopt(tide_stream_t *s, tide_stream_opt_t opt, int64_t *val)
 
 int tide_stream_get_info(tide_stream_t *s, tide_stream_info_t *in)
 {
-    memset(in, 0, sizeof(*in));
     pthread_mutex_lock(&s->st->lock);
+    tide_tcb_info(s, in);
+    pthread_mutex_unlock(&s->st->lock);
+    return 0;
+}
+
+void tide_tcb_info(tide_stream_t *s, tide_stream_info_t *in)
+{
+    memset(in, 0, sizeof(*in));
     in->state = s->state;
     in->lport = s->lport;
     in->rport = s->rport;
@@ -782,8 +790,6 @@ int tide_stream_get_info(tide_stream_t *s, tide_stream_info_t *in)
     in->backlog_drops = s->c_backlog_drops;
     in->window_probes = s->c_window_probes;
     in->cc = s->cc->name;
-    pthread_mutex_unlock(&s->st->lock);
-    return 0;
 }
 
 uint16_t tide_stream_local_port(tide_stream_t *s)

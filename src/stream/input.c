@@ -454,7 +454,10 @@ static int tide_tcb_ack_state(tide_stream_t *s)
     if (!tide_tcb_fin_acked(s))
         return 0;
     switch (s->state) {
-    case TIDE_STREAM_FIN_WAIT_1: tide_tcb_set_state(s, TIDE_STREAM_FIN_WAIT_2); break;
+    case TIDE_STREAM_FIN_WAIT_1:
+        tide_tcb_set_state(s, TIDE_STREAM_FIN_WAIT_2);
+        tide_tcb_arm_fin_timeout(s);
+        break;
     case TIDE_STREAM_CLOSING: tide_tcb_enter_time_wait(s); break;
     case TIDE_STREAM_LAST_ACK:
         tide_tcb_timers_stop(s);

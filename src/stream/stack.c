@@ -149,6 +149,35 @@ void tide_stack_tx(tide_stream_stack_t *st, uint32_t peer, const tide_seg_t *seg
 
 /* ---- progress ---- */
 
+/* Refresh the connection table tide-stat reads (at most every 100 ms). */
+static void tide_stack_snapshot(tide_stream_stack_t *st)
+{
+    tide_stat_shm_t *h = st->shm;
+    uint64_t now = tide_clock_now(st->clock);
+    if (!h || now - st->snap_ns < TIDE_STAT_SNAP_NS)
+        return;
+    st->snap_ns = now;
+    __atomic_store_n(&h->conn_seq, h->conn_seq + 1, __ATOMIC_RELEASE);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    uint32_t n = 0;
+    tide_list_t *pos;
+    tide_list_for_each(pos, &st->conns)
+    {
+        tide_stream_t *s = tide_container_of(pos, tide_stream_t, all_link);
+        if (n < TIDE_STAT_CONNS) {
+            tide_stat_conn_t *c = &h->conns[n];
+            tide_tcb_info(s, &c->info);
+            snprintf(c->cc, sizeof(c->cc), "%s", c->info.cc);
+            c->info.cc = NULL;
+        }
+        n++;
+    }
+    h->nconns = n;
+    h->snap_ns = now;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    __atomic_store_n(&h->conn_seq, h->conn_seq + 1, __ATOMIC_RELEASE);
+}
+
 int tide_stack_progress_locked(tide_stream_stack_t *st)
 {
     tide_wire_frame_t frames[TIDE_RX_BURST], rel[TIDE_RX_BURST];
@@ -163,6 +192,7 @@ int tide_stack_progress_locked(tide_stream_stack_t *st)
         tide_wire_recv_release(st->wire, rel, nrel);
     int fired = tide_timer_wheel_run(&st->wheel);
     tide_stack_tx_flush(st);
+    tide_stack_snapshot(st);
     return n + fired;
 }
 

@@ -10,14 +10,28 @@
 #include "tide/stream.h"
 
 #define TIDE_STAT_MAGIC   0x54494445534d5354ull /* "TIDESMST" */
-#define TIDE_STAT_VERSION 1
+#define TIDE_STAT_VERSION 2
+#define TIDE_STAT_CONNS   64 /* connections shown by tide-stat */
 
+typedef struct tide_stat_conn {
+    tide_stream_info_t info; /* info.cc is NULL here: see cc */
+    char cc[16];
+} tide_stat_conn_t;
+
+/* The counters live here (updated in place); the connection table is a
+ * snapshot refreshed by the progress loop every TIDE_STAT_SNAP_NS under a
+ * sequence count (odd while it is being written). */
 typedef struct tide_stat_shm {
     uint64_t magic;
     uint32_t version, pid;
     uint32_t nfields, pad;
     tide_stream_stats_t stats;
+    uint32_t conn_seq, nconns; /* nconns may exceed TIDE_STAT_CONNS */
+    uint64_t snap_ns;
+    tide_stat_conn_t conns[TIDE_STAT_CONNS];
 } tide_stat_shm_t;
+
+#define TIDE_STAT_SNAP_NS 100000000ull
 
 typedef struct tide_stat_field {
     const char *name;

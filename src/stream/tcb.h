@@ -206,6 +206,7 @@ struct tide_stream_stack {
     int ntx;
     uint32_t bl_total; /* frames held in all backlogs */
     uint32_t isn_next; /* tests: next ISN (0: random) */
+    uint64_t snap_ns;  /* last connection snapshot for tide-stat */
 };
 
 /* Congestion control module (RFC 5681 framework). */
@@ -285,6 +286,9 @@ void tide_tcb_release(tide_stream_t *s);
 void tide_tcb_init_seq(tide_stream_t *s);
 void tide_tcb_enter_time_wait(tide_stream_t *s);
 
+/* api.c: snapshot of one connection (st->lock held) */
+void tide_tcb_info(tide_stream_t *s, tide_stream_info_t *in);
+
 /* input.c */
 /* Returns 1 when the frame was kept (in a backlog) and must not be released. */
 int tide_stream_input(tide_stream_stack_t *st, tide_wire_frame_t *f);
@@ -337,5 +341,6 @@ void tide_tcb_arm_persist(tide_stream_t *s);
 void tide_tcb_arm_keepalive(tide_stream_t *s);
 void tide_tcb_arm_delack(tide_stream_t *s);
 void tide_tcb_run_deferred(tide_stream_t *s);
+void tide_tcb_arm_fin_timeout(tide_stream_t *s);
 
 #endif

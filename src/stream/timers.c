@@ -29,6 +29,8 @@ TIDE_PARAM_DEFINE(stream_syn_retries, TIDE_PARAM_INT, "STREAM_SYN_RETRIES", "8",
 TIDE_PARAM_DEFINE(stream_delack, TIDE_PARAM_TIME, "STREAM_DELACK", "200us", "Delayed-ACK timeout");
 TIDE_PARAM_DEFINE(stream_time_wait, TIDE_PARAM_TIME, "STREAM_TIME_WAIT", "100ms",
                   "TIME-WAIT duration (short: LAN, random ISNs, timestamps and job keys)");
+TIDE_PARAM_DEFINE(stream_fin_timeout, TIDE_PARAM_TIME, "STREAM_FIN_TIMEOUT", "1s",
+                  "How long a closed stream waits in FIN-WAIT-2 for the peer's FIN");
 TIDE_PARAM_DEFINE(stream_init_cwnd, TIDE_PARAM_INT, "STREAM_INIT_CWND", "10",
                   "Initial congestion window in segments (RFC 6928)");
 
@@ -116,6 +118,15 @@ void tide_tcb_enter_time_wait(tide_stream_t *s)
     tide_timer_cancel(w, &s->t_keep);
     tide_tcb_set_state(s, TIDE_STREAM_TIME_WAIT);
     tide_timer_arm(w, &s->t_tw, (uint64_t)tide_param_int(&tide_param_stream_time_wait));
+}
+
+/* A stream the user closed must not wait forever for the peer's FIN
+ * (Linux's tcp_fin_timeout); the TIME-WAIT timer ends it. */
+void tide_tcb_arm_fin_timeout(tide_stream_t *s)
+{
+    if (s->user_closed && s->state == TIDE_STREAM_FIN_WAIT_2)
+        tide_timer_arm(&s->st->wheel, &s->t_tw,
+                       (uint64_t)tide_param_int(&tide_param_stream_fin_timeout));
 }
 
 /* ---- handlers ---- */

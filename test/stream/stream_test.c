@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static harness_t H;
 
@@ -725,10 +726,13 @@ START_TEST(backlog_second_thread)
     fill_random(src, sizeof(src), 5);
     ssize_t n = tide_stream_send(ca, src, sizeof(src), TIDE_STREAM_DONTWAIT);
     ck_assert_int_eq(n, sizeof(src));
-    for (int i = 0; i < 200; i++) {
+    /* until the backlog overflowed (bounded in real time: 20 s) */
+    for (int i = 0; i < 400000 && __atomic_load_n(&hs(H.b)->backlog_drops, __ATOMIC_RELAXED) == 0;
+         i++) {
         tide_stream_stack_progress(H.a);
-        tide_fake_clock_advance(&H.fc, 20000);
-        sched_yield();
+        if (i % 10 == 0)
+            tide_fake_clock_advance(&H.fc, 20000);
+        usleep(50);
     }
     t.stop = 1;
     pthread_join(th, NULL);

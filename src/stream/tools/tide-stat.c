@@ -1,7 +1,8 @@
 /* tide-stat: print the stream counters of a running Tide process.  Every
  * stream stack keeps its counters in /dev/shm/tide-stat.PID.N (see
  * src/stream/stats.h); this tool maps those files read-only and prints each
- * counter with its description, like `netstat -s`.
+ * counter with its description, like `netstat -s`, then one line per
+ * connection (state, ports, RTT, RTO, windows, retransmits), like `ss -i`.
  *
  *   tide-stat PID        counters of every stack of process PID
  *   tide-stat -a PID     include the counters that are zero
@@ -19,6 +20,37 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+static void stat_print_conns(const tide_stat_shm_t *h)
+{
+    static tide_stat_conn_t c[TIDE_STAT_CONNS];
+    uint32_t n = 0, seq;
+    for (int tries = 0; tries < 100; tries++) {
+        seq = __atomic_load_n(&h->conn_seq, __ATOMIC_ACQUIRE);
+        if (seq & 1)
+            continue;
+        n = h->nconns;
+        memcpy(c, h->conns, sizeof(c));
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        if (__atomic_load_n(&h->conn_seq, __ATOMIC_ACQUIRE) == seq)
+            break;
+    }
+    printf("  connections: %u%s\n", n, n > TIDE_STAT_CONNS ? " (first 64 shown)" : "");
+    if (n == 0)
+        return;
+    printf("  %-11s %5s %5s %8s %8s %8s %9s %9s %9s %9s %8s %12s %12s %7s %5s\n", "state", "lport",
+           "rport", "srtt_us", "rttvar", "rto_us", "cwnd", "ssthresh", "snd_wnd", "rcv_wnd",
+           "flight", "bytes_acked", "bytes_rcvd", "retrans", "rtos");
+    for (uint32_t i = 0; i < n && i < TIDE_STAT_CONNS; i++) {
+        const tide_stream_info_t *in = &c[i].info;
+        printf("  %-11s %5u %5u %8u %8u %8u %9u %9u %9u %9u %8u %12llu %12llu %7llu %5llu %s\n",
+               tide_stream_state_name(in->state), in->lport, in->rport, in->srtt_us,
+               in->rttvar_us, in->rto_us, in->cwnd, in->ssthresh, in->snd_wnd, in->rcv_wnd,
+               in->flight, (unsigned long long)in->bytes_acked,
+               (unsigned long long)in->bytes_received, (unsigned long long)in->retrans_segs,
+               (unsigned long long)in->rto_fires, c[i].cc);
+    }
+}
 
 static int stat_print_file(const char *path, int all)
 {
@@ -49,6 +81,7 @@ static int stat_print_file(const char *path, int all)
         static char buf[16384];
         tide_stats_format(&snap, buf, sizeof(buf), !all);
         printf("%s (pid %u):\n%s", path, h->pid, buf);
+        stat_print_conns(h);
     }
     munmap((void *)h, sizeof(*h));
     return rc;
