@@ -40,13 +40,14 @@ if command -v capsh >/dev/null 2>&1; then
         grep -q "$word" "$T/err" || fail "permission error does not mention '$word'"
     done
     # the automatic rule falls back to udp without the capability
-    net_run 1 capsh --drop=cap_net_raw -- -c "exec '$C' open" >"$T/out" 2>&1 ||
+    net_run 1 capsh --drop=cap_net_raw -- -c "TIDE_WIRE=auto exec '$C' open" >"$T/out" 2>&1 ||
         fail "automatic rule without CAP_NET_RAW: $(cat "$T/out")"
     grep -q "opened udp:" "$T/out" || fail "automatic rule did not fall back to udp: $(cat "$T/out")"
 else
     note "capsh not installed (libcap2-bin): permission test not run"
 fi
-# the automatic rule picks eth0 when allowed
-net_run 1 "$C" open >"$T/out" 2>&1 || fail "automatic rule: $(cat "$T/out")"
+# the automatic rule picks eth0 when allowed (in our namespace only: lib.sh
+# sets TIDE_WIRE=udp so no other test touches a real NIC)
+net_run 1 env TIDE_WIRE=auto "$C" open >"$T/out" 2>&1 || fail "automatic rule: $(cat "$T/out")"
 grep -q "opened eth:" "$T/out" || fail "automatic rule did not pick eth: $(cat "$T/out")"
 exit 0
