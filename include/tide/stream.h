@@ -142,7 +142,7 @@ typedef struct tide_stream_pollfd {
 typedef struct tide_stream_stats {
     uint64_t seg_in, seg_out, data_seg_in, data_seg_out, bytes_in, bytes_out;
     uint64_t pure_acks_out, delayed_acks, quick_acks;
-    uint64_t retrans_segs, retrans_bytes, retrans_rto, retrans_fast, retrans_spurious;
+    uint64_t retrans_segs, retrans_bytes, retrans_rto, retrans_fast, retrans_tlp, retrans_spurious;
     uint64_t rto_fires, fast_recoveries, dup_acks_in, sack_blocks_in, sack_blocks_out;
     uint64_t ooo_segs, ooo_bytes, ooo_pruned_segs, ooo_pruned_bytes, dup_segs_in;
     uint64_t backlog_queued, backlog_drops;

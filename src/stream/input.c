@@ -211,6 +211,7 @@ static int tide_tcb_data(tide_stream_t *s, const tide_seg_t *seg)
 
 static void tide_tcb_enter_recovery(tide_stream_t *s)
 {
+    s->lost_hint = tide_sb_lost_mark(s);
     s->prior_cwnd = s->cwnd;
     s->prior_ssthresh = s->ssthresh;
     s->ssthresh = s->cc->ssthresh(s);
@@ -219,6 +220,7 @@ static void tide_tcb_enter_recovery(tide_stream_t *s)
     s->loss_all = 0;
     s->recover = s->snd_max;
     s->high_rxt = s->snd_una;
+    s->tlp_in_flight = 0;
     TIDE_STAT(s->st, fast_recoveries);
     s->c_fast_recoveries++;
 }
@@ -252,9 +254,19 @@ static void tide_tcb_check_spurious(tide_stream_t *s, const tide_seg_t *seg)
     }
 }
 
+/* Grow cwnd only when it limited the sender (RFC 7661 section 4.1 idea,
+ * as Linux's tcp_is_cwnd_limited). */
+static int tide_tcb_cwnd_limited(const tide_stream_t *s, uint32_t prior_flight)
+{
+    if (s->cwnd < s->ssthresh && s->cwnd < 2 * prior_flight)
+        return 1;
+    return prior_flight + 3 * s->mss >= s->cwnd;
+}
+
 static void tide_tcb_new_ack(tide_stream_t *s, const tide_seg_t *seg)
 {
     uint32_t acked = seg->ack - s->snd_una;
+    uint32_t prior_flight = tide_tcb_flight(s);
     uint64_t now = tide_tcb_now(s);
     if (seg->tsecr) {
         uint32_t rtt = (uint32_t)(now / 1000) - seg->tsecr;
@@ -278,7 +290,9 @@ static void tide_tcb_new_ack(tide_stream_t *s, const tide_seg_t *seg)
         else if (TIDE_SEQ_LT(s->high_rxt, s->snd_una))
             s->high_rxt = s->snd_una;
     }
-    if (!s->in_recovery || s->loss_all)
+    if (s->tlp_in_flight && TIDE_SEQ_GEQ(s->snd_una, s->tlp_high))
+        s->tlp_in_flight = 0;
+    if ((!s->in_recovery || s->loss_all) && tide_tcb_cwnd_limited(s, prior_flight))
         s->cc->on_ack(s, acked, now);
     tide_tcb_rearm_rtx(s);
 }

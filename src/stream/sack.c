@@ -113,11 +113,26 @@ int tide_sb_is_sacked(const tide_stream_t *s, uint32_t seq, uint32_t *end)
     return 0;
 }
 
+static uint32_t tide_sb_lost_mark_now(const tide_stream_t *s);
+
 /* Every unSACKed byte below the returned sequence is lost (IsLost). */
 uint32_t tide_sb_lost_mark(const tide_stream_t *s)
 {
+    uint32_t m = tide_sb_lost_mark_now(s);
+    if (s->in_recovery && !s->loss_all && TIDE_SEQ_GT(s->lost_hint, m) &&
+        TIDE_SEQ_GT(s->lost_hint, s->snd_una))
+        m = s->lost_hint;
+    return m;
+}
+
+static uint32_t tide_sb_lost_mark_now(const tide_stream_t *s)
+{
     if (s->loss_all)
         return s->recover;
+    /* After a tail loss probe, bytes SACKed above a hole were sent at least
+     * 2 SRTT after it: the hole is lost (the RACK reasoning of RFC 8985). */
+    if (s->tlp_in_flight && s->nsb)
+        return s->sb[s->nsb - 1].l;
     uint32_t acc = 0;
     for (int i = s->nsb - 1; i >= 0; i--) {
         acc += s->sb[i].r - s->sb[i].l;

@@ -24,6 +24,7 @@ static const tide_stat_field_t tide_stat_fields[] = {
     F(retrans_bytes, "bytes retransmitted"),
     F(retrans_rto, "retransmissions after an RTO"),
     F(retrans_fast, "retransmissions by SACK/fast recovery"),
+    F(retrans_tlp, "tail loss probes that resent the last segment (RFC 8985 7)"),
     F(retrans_spurious, "retransmissions found spurious (timestamps, RFC 3522)"),
     F(rto_fires, "retransmission timeouts"),
     F(fast_recoveries, "entries into fast recovery"),

@@ -116,6 +116,10 @@ struct tide_stream {
     uint32_t backoff, retries, probes, keep_probes;
     uint64_t rtx_ts_us; /* TSval of the last retransmission of snd_una */
     int rtx_una;        /* snd_una was retransmitted */
+    int pto_armed;      /* t_rtx is a tail loss probe timeout, not an RTO */
+    int tlp_in_flight;  /* a probe is out; tlp_high: snd_max after it */
+    uint32_t tlp_high;
+    uint32_t lost_hint; /* lost mark fixed at the start of this recovery */
 
     /* congestion control and loss recovery (RFC 5681, 6582, 6675) */
     const tide_cc_ops_t *cc;

@@ -72,19 +72,41 @@ static int tide_tcb_outstanding(const tide_stream_t *s)
     return s->snd_max != s->snd_una;
 }
 
+/* Tail loss probe timeout (RFC 8985 section 7.2): 2 SRTT, plus the
+ * delayed-ACK time when one segment is out; 0 when no probe is due. */
+static uint64_t tide_tcb_pto(const tide_stream_t *s)
+{
+    if (!s->srtt_ns || s->in_recovery || s->tlp_in_flight || s->backoff ||
+        (s->state != TIDE_STREAM_ESTABLISHED && s->state != TIDE_STREAM_CLOSE_WAIT))
+        return 0;
+    uint64_t pto = 2 * s->srtt_ns;
+    if (tide_tcb_flight(s) <= s->mss)
+        pto += (uint64_t)tide_param_int(&tide_param_stream_delack);
+    uint64_t min = 2 * s->st->wheel.tick_ns;
+    return pto < min ? min : pto;
+}
+
+/* Arm the retransmission timer as a PTO when a probe is due first, else
+ * as the RTO (RFC 6298 5.1/5.3). */
+static void tide_tcb_arm_rtx(tide_stream_t *s)
+{
+    uint64_t rto = tide_tcb_rto_backed(s), pto = tide_tcb_pto(s);
+    s->pto_armed = pto && pto < rto;
+    tide_timer_arm(&s->st->wheel, &s->t_rtx, s->pto_armed ? pto : rto);
+}
+
 void tide_tcb_rearm_rtx(tide_stream_t *s)
 {
-    tide_timer_wheel_t *w = &s->st->wheel;
     if (tide_tcb_outstanding(s))
-        tide_timer_arm(w, &s->t_rtx, tide_tcb_rto_backed(s));
+        tide_tcb_arm_rtx(s);
     else
-        tide_timer_cancel(w, &s->t_rtx);
+        tide_timer_cancel(&s->st->wheel, &s->t_rtx);
 }
 
 void tide_tcb_arm_rtx_if_needed(tide_stream_t *s)
 {
     if (!tide_timer_armed(&s->t_rtx) && tide_tcb_outstanding(s)) {
-        tide_timer_arm(&s->st->wheel, &s->t_rtx, tide_tcb_rto_backed(s));
+        tide_tcb_arm_rtx(s);
         if (tide_timer_armed(&s->t_persist))
             tide_timer_cancel(&s->st->wheel, &s->t_persist);
     }
@@ -181,6 +203,7 @@ static void tide_tcb_data_timeout(tide_stream_t *s)
     s->recover = s->snd_max;
     s->high_rxt = s->snd_una;
     s->dupacks = 0;
+    s->tlp_in_flight = 0;
     tide_sb_clear(s); /* the receiver may have reneged (RFC 2018 section 8) */
     int n = tide_tcb_send_range(s, s->snd_una, s->mss, 1);
     if (n > 0) {
@@ -188,6 +211,28 @@ static void tide_tcb_data_timeout(tide_stream_t *s)
         s->high_rxt = s->snd_una + (uint32_t)n;
     }
     tide_tcb_rearm_rtx(s);
+}
+
+/* RFC 8985 section 7.3: send new data if allowed, else resend the last
+ * segment, so that the ACK (with SACK) exposes a lost tail. */
+static void tide_tcb_tlp_fire(tide_stream_t *s)
+{
+    tide_stream_stack_t *st = s->st;
+    s->tlp_in_flight = 1; /* before sending: no new PTO gets armed */
+    uint32_t right = s->snd_una + s->snd_wnd;
+    int n = 0;
+    if (TIDE_SEQ_LT(s->snd_nxt, s->snd_end) && TIDE_SEQ_LT(s->snd_nxt, right))
+        n = tide_tcb_send_range(s, s->snd_nxt, s->mss, 0);
+    if (n <= 0) {
+        uint32_t out = s->snd_max - s->snd_una;
+        uint32_t len = out < s->mss ? out : s->mss;
+        n = tide_tcb_send_range(s, s->snd_max - len, len, 1);
+        if (n > 0)
+            TIDE_STAT(st, retrans_tlp);
+    }
+    s->tlp_high = s->snd_max;
+    s->pto_armed = 0;
+    tide_timer_arm(&st->wheel, &s->t_rtx, tide_tcb_rto_backed(s));
 }
 
 static void tide_tcb_rtx_fire(tide_timer_t *t, void *arg)
@@ -198,6 +243,8 @@ static void tide_tcb_rtx_fire(tide_timer_t *t, void *arg)
         return;
     if (s->state == TIDE_STREAM_SYN_SENT || s->state == TIDE_STREAM_SYN_RCVD)
         tide_tcb_syn_timeout(s);
+    else if (s->pto_armed && tide_tcb_outstanding(s))
+        tide_tcb_tlp_fire(s);
     else if (s->state != TIDE_STREAM_CLOSED && s->state != TIDE_STREAM_TIME_WAIT)
         tide_tcb_data_timeout(s);
 }

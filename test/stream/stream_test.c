@@ -481,7 +481,8 @@ START_TEST(rto_backoff_giveup)
         prev = H.cap[i].t;
         k++;
     }
-    ck_assert_int_eq(k, 16);
+    ck_assert_int_eq(k, 17); /* original, one tail loss probe, 15 RTO retransmissions */
+    ck_assert_uint_eq(hs(H.a)->retrans_tlp, 1);
     ck_assert_int_eq(tide_stream_send(ca, "x", 1, 0), -EPIPE);
 }
 END_TEST
@@ -578,6 +579,38 @@ START_TEST(sack_multi_hole)
     ck_assert_uint_eq(hs(H.a)->retrans_segs, 3);
     ck_assert_uint_gt(hs(H.a)->sack_blocks_in, 0);
     ck_assert_uint_gt(hs(H.b)->ooo_segs, 0);
+}
+END_TEST
+
+static int drop_tail(harness_t *h, const h_cap_t *c)
+{
+    int *done = h->drop_arg;
+    if (!c->ok || c->src != h->ea || c->seg.len == 0)
+        return 0;
+    if ((h->ndata_a == 9 || h->ndata_a == 10) && !(*done & (1 << h->ndata_a))) {
+        *done |= 1 << h->ndata_a;
+        return 1;
+    }
+    return 0;
+}
+
+START_TEST(tail_loss_probe)
+{
+    tide_stream_t *ca, *cb;
+    harness_connect(&H, 96, &ca, &cb);
+    int done = 0;
+    H.drop = drop_tail;
+    H.drop_arg = &done;
+    H.ndata_a = 0;
+    static uint8_t buf[10 * 1428], out[sizeof(buf)];
+    fill_random(buf, sizeof(buf), 8);
+    ck_assert_int_eq(tide_stream_send(ca, buf, sizeof(buf), 0), sizeof(buf));
+    ck_assert_int_eq(tide_stream_recv(cb, out, sizeof(out), TIDE_STREAM_WAITALL), sizeof(out));
+    ck_assert(memcmp(buf, out, sizeof(out)) == 0);
+    ck_assert_int_eq(done, (1 << 9) | (1 << 10));
+    ck_assert_uint_eq(hs(H.a)->retrans_tlp, 1);
+    ck_assert_uint_eq(hs(H.a)->rto_fires, 0);
+    ck_assert_uint_eq(hs(H.a)->retrans_segs, 2);
 }
 END_TEST
 
@@ -796,6 +829,7 @@ static Suite *stream_suite(void)
     tcase_add_test(tc, keepalive_death);
     tcase_add_test(tc, zero_window_probe);
     tcase_add_test(tc, sack_multi_hole);
+    tcase_add_test(tc, tail_loss_probe);
     tcase_add_test(tc, recv_flags);
     tcase_add_test(tc, shutdown_and_epipe);
     tcase_add_test(tc, close_unread_resets);
