@@ -1,1 +1,15 @@
-# mpirun: build rules (see the top-level Makefile.am)
+# mpirun: the single-node launcher (PMIx server, hwloc binding, I/O
+# forwarding).  See doc/mpirun.md.
+bin_PROGRAMS += mpirun/mpirun
+mpirun_mpirun_SOURCES = \
+	mpirun/mpirun.h \
+	mpirun/main.c \
+	mpirun/server.c \
+	mpirun/job.c \
+	mpirun/iof.c \
+	mpirun/bind.c \
+	mpirun/tmpdir.c \
+	mpirun/loop.c
+mpirun_mpirun_CFLAGS = $(AM_CFLAGS) $(PMIX_CFLAGS) $(HWLOC_CFLAGS)
+mpirun_mpirun_LDADD = libtideutil.la $(PMIX_LIBS) $(HWLOC_LIBS)
+man1_MANS += doc/man/mpirun.1

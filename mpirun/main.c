@@ -1,0 +1,282 @@
+/* mpirun: command line, and the order in which a job is set up and torn
+ * down.  Options follow Open MPI's spelling (one or two dashes, "--opt v"
+ * or "--opt=v"); the first word that is not an option (or the word after
+ * "--") is the program, the rest its arguments.  Set-up: plan the binding
+ * (a refusal starts nothing), block signals (before the PMIx thread
+ * exists), clean temporary directories of dead mpiruns, make ours, start
+ * the PMIx server, register the job, fork the ranks; then the loop; then
+ * PMIx finalize and removal of the directory. */
+#include "config.h"
+#include "mpirun/mpirun.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pmix.h>
+#include <pmix_server.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: mpirun [options] [--] program [arguments...]\n"
+            "Start an MPI job of N ranks on this node (Tide %s).\n"
+            "  -n, -np N              number of ranks (default 1)\n"
+            "  -x VAR[=value]         pass VAR (from mpirun's environment, or set to value)\n"
+            "  --tag-output           prefix each output line with [1,rank]<stdout>: or "
+            "<stderr>:\n"
+            "  --timeout SECONDS      kill the job after SECONDS, exit code 124\n"
+            "  --bind-to core|none    bind each rank to one core (default while ranks <= "
+            "cores)\n"
+            "  --map-by core|socket   place rank i on core i, or round robin over sockets\n"
+            "  --report-bindings      print each rank's binding on stderr\n"
+            "  --oversubscribe        allow more ranks than cores (then ranks are not bound)\n"
+            "  -h, --help             this help\n"
+            "  -V, --version          version\n"
+            "See mpirun(1) for exit codes and environment.\n",
+            PACKAGE_VERSION);
+}
+
+/* "--name" or "-name", with the value inline ("--name=v") or next. */
+typedef struct opt_cursor {
+    int argc, i;
+    char **argv;
+    const char *inline_val;
+} opt_cursor_t;
+
+static int opt_is(opt_cursor_t *c, const char *name)
+{
+    const char *a = c->argv[c->i];
+    a += (a[1] == '-') ? 2 : 1;
+    size_t n = strlen(name);
+    if (strncmp(a, name, n) != 0 || (a[n] != '\0' && a[n] != '='))
+        return 0;
+    c->inline_val = a[n] == '=' ? a + n + 1 : NULL;
+    return 1;
+}
+
+static const char *opt_value(opt_cursor_t *c)
+{
+    if (c->inline_val != NULL)
+        return c->inline_val;
+    if (c->i + 1 >= c->argc) {
+        fprintf(stderr, "mpirun: option %s needs a value\n", c->argv[c->i]);
+        return NULL;
+    }
+    return c->argv[++c->i];
+}
+
+static int opt_int(opt_cursor_t *c, int min, int *out)
+{
+    const char *v = opt_value(c);
+    char *end;
+    if (v == NULL)
+        return -EINVAL;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (errno != 0 || end == v || *end != '\0' || x < min || x > INT_MAX) {
+        fprintf(stderr, "mpirun: %s: '%s' is not a whole number >= %d\n", c->argv[c->i], v,
+                min);
+        return -EINVAL;
+    }
+    *out = (int)x;
+    return 0;
+}
+
+static int opt_bind(opt_cursor_t *c, tide_mpirun_opts_t *o)
+{
+    const char *v = opt_value(c);
+    if (v != NULL && strcmp(v, "core") == 0)
+        o->bind = TIDE_MPIRUN_BIND_CORE;
+    else if (v != NULL && strcmp(v, "none") == 0)
+        o->bind = TIDE_MPIRUN_BIND_NONE;
+    else
+        return v ? fprintf(stderr, "mpirun: --bind-to: use core or none\n"), -EINVAL : -EINVAL;
+    return 0;
+}
+
+static int opt_map(opt_cursor_t *c, tide_mpirun_opts_t *o)
+{
+    const char *v = opt_value(c);
+    if (v != NULL && strcmp(v, "core") == 0)
+        o->map = TIDE_MPIRUN_MAP_CORE;
+    else if (v != NULL && (strcmp(v, "socket") == 0 || strcmp(v, "package") == 0))
+        o->map = TIDE_MPIRUN_MAP_SOCKET;
+    else
+        return v ? fprintf(stderr, "mpirun: --map-by: use core or socket\n"), -EINVAL : -EINVAL;
+    return 0;
+}
+
+static int opt_env(opt_cursor_t *c, tide_mpirun_opts_t *o)
+{
+    const char *v = opt_value(c);
+    if (v == NULL || v[0] == '\0' || v[0] == '=') {
+        if (v != NULL)
+            fprintf(stderr, "mpirun: -x needs VAR or VAR=value\n");
+        return -EINVAL;
+    }
+    if (strchr(v, '=') == NULL && getenv(v) == NULL)
+        fprintf(stderr, "mpirun: warning: -x %s: %s is not set in mpirun's environment\n", v,
+                v);
+    o->envs[o->nenvs++] = (char *)v;
+    return 0;
+}
+
+/* One option at c->i; 1 when handled, 0 unknown, -1 error, 2 exit 0. */
+static int opt_one(opt_cursor_t *c, tide_mpirun_opts_t *o)
+{
+    if (opt_is(c, "np") || opt_is(c, "n"))
+        return opt_int(c, 1, &o->np) < 0 ? -1 : 1;
+    if (opt_is(c, "x"))
+        return opt_env(c, o) < 0 ? -1 : 1;
+    if (opt_is(c, "timeout"))
+        return opt_int(c, 1, &o->timeout_s) < 0 ? -1 : 1;
+    if (opt_is(c, "bind-to"))
+        return opt_bind(c, o) < 0 ? -1 : 1;
+    if (opt_is(c, "map-by"))
+        return opt_map(c, o) < 0 ? -1 : 1;
+    if (opt_is(c, "tag-output"))
+        return o->tag_output = 1;
+    if (opt_is(c, "report-bindings"))
+        return o->report_bindings = 1;
+    if (opt_is(c, "oversubscribe"))
+        return o->oversubscribe = 1;
+    if (opt_is(c, "h") || opt_is(c, "help"))
+        return usage(stdout), 2;
+    if (opt_is(c, "V") || opt_is(c, "version")) {
+        printf("mpirun (Tide) %s\nPMIx %s\n", PACKAGE_VERSION, PMIx_Get_version());
+        return 2;
+    }
+    return 0;
+}
+
+/* 0 to run, 1 done (help/version), -EINVAL on a usage error. */
+int tide_mpirun_opts_parse(int argc, char **argv, tide_mpirun_opts_t *o)
+{
+    opt_cursor_t c = {argc, 1, argv, NULL};
+    *o = (tide_mpirun_opts_t){.np = 1, .bind = TIDE_MPIRUN_BIND_DEFAULT};
+    o->envs = calloc((size_t)argc, sizeof(char *));
+    if (o->envs == NULL)
+        return -ENOMEM;
+    for (; c.i < argc; c.i++) {
+        const char *a = argv[c.i];
+        if (strcmp(a, "--") == 0) {
+            c.i++;
+            break;
+        }
+        if (a[0] != '-' || a[1] == '\0')
+            break;
+        int r = opt_one(&c, o);
+        if (r < 0 || r == 2)
+            return r < 0 ? -EINVAL : 1;
+        if (r == 0) {
+            fprintf(stderr, "mpirun: unknown option %s (see mpirun --help)\n", a);
+            return -EINVAL;
+        }
+    }
+    if (c.i >= argc) {
+        fprintf(stderr, "mpirun: no program given (see mpirun --help)\n");
+        return -EINVAL;
+    }
+    o->argv = argv + c.i;
+    return 0;
+}
+
+/* Make sure fds 0-2 exist, so no pipe of ours ever lands on them. */
+static void main_std_fds(void)
+{
+    for (int fd = 0; fd < 3; fd++) {
+        if (fcntl(fd, F_GETFD) < 0) {
+            int n = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+            if (n >= 0 && n != fd)
+                close(n);
+        }
+    }
+}
+
+static int main_job_init(tide_mpirun_job_t *job, tide_mpirun_opts_t *o)
+{
+    uint32_t tag = 0;
+    *job = (tide_mpirun_job_t){.opts = o, .np = o->np, .end_rank = -1};
+    job->ranks = calloc((size_t)o->np, sizeof(*job->ranks));
+    if (job->ranks == NULL) {
+        fprintf(stderr, "mpirun: out of memory for %d ranks\n", o->np);
+        return -ENOMEM;
+    }
+    for (int i = 0; i < o->np; i++)
+        job->ranks[i].rank = i;
+    if (getrandom(&job->jobkey, sizeof(job->jobkey), 0) != sizeof(job->jobkey) ||
+        getrandom(&tag, sizeof(tag), 0) != sizeof(tag)) {
+        tide_error("getrandom: %s", strerror(errno));
+        return -EIO;
+    }
+    gethostname(job->hostname, sizeof(job->hostname) - 1);
+    snprintf(job->nspace, sizeof(job->nspace), "tide-%d-%08x", (int)getpid(), tag);
+    tide_mpirun_iof_init(job);
+    return 0;
+}
+
+/* Everything up to and including the start of every rank. */
+static int main_setup(tide_mpirun_job_t *job)
+{
+    int ret = tide_mpirun_bind_plan(job);
+    if (ret < 0)
+        return ret;
+    if ((ret = tide_mpirun_loop_signals_block()) < 0)
+        return ret;
+    tide_mpirun_tmpdir_clean_stale();
+    if ((ret = tide_mpirun_tmpdir_create(job->tmpdir, sizeof(job->tmpdir))) < 0)
+        return ret;
+    /* PMIx 4.2's shared-memory datastore (gds/shmem) is fragile; the hash
+     * datastore is what we test.  A user's own choice is kept. */
+    setenv("PMIX_MCA_gds", "hash", 0);
+    if ((ret = tide_mpirun_server_init(job->tmpdir)) < 0)
+        return ret;
+    return tide_mpirun_server_register(job);
+}
+
+static int main_start_ranks(tide_mpirun_job_t *job)
+{
+    for (int i = 0; i < job->np; i++) {
+        int ret = tide_mpirun_job_spawn(job, i);
+        if (ret < 0) {
+            tide_mpirun_job_end(job, TIDE_MPIRUN_END_LAUNCH, i,
+                                ret == -ENOENT || ret == -EACCES ? TIDE_MPIRUN_EXIT_NOEXEC
+                                                                 : TIDE_MPIRUN_EXIT_ERROR);
+            return ret;
+        }
+        if (job->opts->report_bindings)
+            tide_mpirun_bind_report(job, i);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    tide_mpirun_opts_t opts;
+    tide_mpirun_job_t job;
+    int rc = tide_mpirun_opts_parse(argc, argv, &opts);
+    if (rc != 0)
+        return rc > 0 ? 0 : TIDE_MPIRUN_EXIT_ERROR;
+    main_std_fds();
+    tide_log_set_identity(-1);
+    if (main_job_init(&job, &opts) < 0)
+        return TIDE_MPIRUN_EXIT_ERROR;
+    rc = TIDE_MPIRUN_EXIT_ERROR;
+    if (main_setup(&job) == 0) {
+        main_start_ranks(&job);
+        rc = tide_mpirun_loop_run(&job);
+    } else if (job.nrunning > 0) {
+        rc = tide_mpirun_loop_run(&job);
+    }
+    tide_mpirun_server_finalize(&job);
+    tide_mpirun_tmpdir_remove(job.tmpdir);
+    free(job.ranks);
+    free(opts.envs);
+    return rc;
+}
