@@ -452,6 +452,72 @@ START_TEST(drops_key_crc_malformed_window)
 }
 END_TEST
 
+/* A SYN or ACK from a peer that exists only in this test (sim endpoint 999,
+ * port sport) to b's listener. */
+static void inject_from_ghost(uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq,
+                              uint32_t ack)
+{
+    tide_seg_t s;
+    memset(&s, 0, sizeof(s));
+    s.flags = flags;
+    s.sport = sport;
+    s.dport = dport;
+    s.key = H.b->key;
+    s.seq = seq;
+    s.ack = ack;
+    s.wnd = 65535;
+    s.mss = 1400;
+    s.tsval = (uint32_t)(H.fc.now / 1000);
+    uint8_t buf[128];
+    size_t hl = tide_seg_write_hdr(&s, buf, NULL, 0);
+    ck_assert_int_eq(tide_sim_net_inject(H.net, 999, H.eb, buf, (uint32_t)hl), 0);
+    harness_run_for(&H, 50000);
+}
+
+/* The ISN of the last SYN-ACK b sent to port dport. */
+static uint32_t last_synack_iss(uint16_t dport)
+{
+    for (int i = H.ncap - 1; i >= 0; i--)
+        if (H.cap[i].ok && H.cap[i].src == H.eb && H.cap[i].seg.dport == dport &&
+            H.cap[i].seg.flags == (TIDE_SEG_SYN | TIDE_SEG_ACK))
+            return H.cap[i].seg.seq;
+    ck_abort_msg("no SYN-ACK to port %u", dport);
+    return 0;
+}
+
+START_TEST(listen_queue_overflows)
+{
+    tide_stream_t *ls, *c1, *c2;
+    ck_assert_int_eq(tide_stream_open(H.b, &ls), 0);
+    ck_assert_int_eq(tide_stream_listen(ls, 300, 1), 0);
+    inject_from_ghost(1000, 300, TIDE_SEG_SYN, 5000, 0);
+    uint32_t iss1 = last_synack_iss(1000);
+    /* the captured SYN-ACK answers the SYN exactly */
+    ck_assert_uint_eq(H.cap[H.ncap - 1].seg.ack, 5001);
+    ck_assert_uint_eq(H.cap[H.ncap - 1].seg.mss, 1500 - TIDE_SEG_HDR_MAX);
+    inject_from_ghost(1001, 300, TIDE_SEG_SYN, 7000, 0); /* SYN queue full */
+    ck_assert_uint_eq(hs(H.b)->synq_overflows, 1);
+    inject_from_ghost(1000, 300, TIDE_SEG_ACK, 5001, iss1 + 1);
+    inject_from_ghost(1002, 300, TIDE_SEG_SYN, 9000, 0);
+    uint32_t iss3 = last_synack_iss(1002);
+    inject_from_ghost(1002, 300, TIDE_SEG_ACK, 9001, iss3 + 1); /* accept queue full */
+    ck_assert_uint_eq(hs(H.b)->accept_overflows, 1);
+    ck_assert_int_eq(tide_stream_accept(ls, &c1, TIDE_STREAM_DONTWAIT), 0);
+    ck_assert_uint_eq(c1->rport, 1000);
+    ck_assert_int_eq(tide_stream_accept(ls, &c2, TIDE_STREAM_DONTWAIT), -EAGAIN);
+    /* the dropped ACK comes again (after the SYN-ACK retransmission) */
+    inject_from_ghost(1002, 300, TIDE_SEG_ACK, 9001, iss3 + 1);
+    ck_assert_int_eq(tide_stream_accept(ls, &c2, TIDE_STREAM_DONTWAIT), 0);
+    ck_assert_uint_eq(c2->rport, 1002);
+    ck_assert_uint_eq(hs(H.b)->passive_opens, 2);
+    /* an ACK for no connection is answered with RST (seq = its ack) */
+    inject_from_ghost(1003, 300, TIDE_SEG_ACK, 1, 4242);
+    ck_assert_uint_eq(H.cap[H.ncap - 1].seg.flags, TIDE_SEG_RST);
+    ck_assert_uint_eq(H.cap[H.ncap - 1].seg.seq, 4242);
+    tide_stream_close(ls);
+}
+END_TEST
+
 /* ---- timers ---- */
 
 START_TEST(rto_backoff_giveup)
@@ -825,6 +891,7 @@ static Suite *stream_suite(void)
     tcase_add_test(tc, rfc5961_syn_challenge);
     tcase_add_test(tc, rfc5961_ack_checks);
     tcase_add_test(tc, drops_key_crc_malformed_window);
+    tcase_add_test(tc, listen_queue_overflows);
     tcase_add_test(tc, rto_backoff_giveup);
     tcase_add_test(tc, keepalive_death);
     tcase_add_test(tc, zero_window_probe);
