@@ -134,8 +134,8 @@ static int tide_p2p_arrive(tide_p2p_msg_t *m)
     tide_p2p_req_t *r = tide_p2p_match_posted(q, m->src, m->tag);
     if (r)
         tide_p2p_deliver(m, r);
-    else
-        tide_list_push_back(&q->unexpected, &m->link);
+    else if (tide_p2p_queue_unexpected(q, m) != 0)
+        return -ENOMEM;
     return 0;
 }
 
@@ -221,7 +221,6 @@ out:
 int tide_p2p_irecv(void *buf, uint64_t capacity, int src, uint32_t ctx, int tag,
                    tide_p2p_req_t **out)
 {
-    static uint64_t post_seq;
     pthread_mutex_lock(&tide_p2p_lock);
     int rc = -ENOMEM;
     tide_p2p_queues_t *q = tide_p2p_queues(ctx);
@@ -232,13 +231,15 @@ int tide_p2p_irecv(void *buf, uint64_t capacity, int src, uint32_t ctx, int tag,
         r->tag = tag;
         r->buf = buf;
         r->bytes = capacity;
-        r->seq = ++post_seq;
         tide_p2p_msg_t *m = tide_p2p_match_unexpected(q, src, tag, 1);
+        rc = 0;
         if (m)
             tide_p2p_deliver(m, r);
-        else
-            tide_list_push_back(&q->posted, &r->link);
-        rc = 0;
+        else if (tide_p2p_queue_posted(q, r) != 0) {
+            r->link.next = (tide_list_t *)tide_p2p_req_freelist;
+            tide_p2p_req_freelist = r;
+            rc = -ENOMEM;
+        }
     }
     pthread_mutex_unlock(&tide_p2p_lock);
     if (!rc)
@@ -296,7 +297,7 @@ int tide_p2p_cancel(tide_p2p_req_t *r)
         cancelled = 1;
     } else if (r->msg && !r->msg->claimed) {
         /* A send still waiting in the receiver's unexpected queue (self). */
-        tide_list_del(&r->msg->link);
+        tide_p2p_unexpected_del(r->msg);
         if (r->msg->owns_data)
             free(r->msg->data);
         free(r->msg);

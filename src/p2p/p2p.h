@@ -61,7 +61,7 @@ typedef struct tide_p2p_req {
     tide_p2p_status_t status;
     tide_p2p_msg_t *msg; /* send: our message while it waits to be matched */
     tide_list_t link;    /* posted-receive queue */
-    uint64_t seq;        /* posting order, for ANY_SOURCE fairness checks */
+    uint64_t seq;        /* posting order within the context */
     uint64_t rdv_left;   /* recv: rendezvous DATA bytes still to come */
     void (*on_complete)(struct tide_p2p_req *r, void *arg); /* internal users */
     void *on_complete_arg;
@@ -69,7 +69,8 @@ typedef struct tide_p2p_req {
 
 /* An arrived (or self-sent) message not yet received. */
 struct tide_p2p_msg {
-    tide_list_t link; /* unexpected queue */
+    tide_list_t link;  /* the context's unexpected queue (arrival order) */
+    tide_list_t slink; /* its source's unexpected queue */
     uint32_t ctx;
     int src;
     int tag;

@@ -7,9 +7,12 @@
 
 #include <pthread.h>
 
+/* The matching queues of one context (match.c explains the layout). */
 typedef struct tide_p2p_queues {
-    tide_list_t posted;     /* tide_p2p_req_t, in posting order */
-    tide_list_t unexpected; /* tide_p2p_msg_t, in arrival order */
+    tide_hash_t bysrc;      /* source rank -> its posted and unexpected queues */
+    tide_list_t posted_any; /* MPI_ANY_SOURCE receives, posting order */
+    tide_list_t unexpected; /* every unexpected message, arrival order */
+    uint64_t post_seq;
 } tide_p2p_queues_t;
 
 extern pthread_mutex_t tide_p2p_lock;
@@ -21,6 +24,11 @@ void tide_p2p_match_fini(void);
 tide_p2p_queues_t *tide_p2p_queues(uint32_t ctx);
 /* First posted receive that matches (src, tag), removed from the queue. */
 tide_p2p_req_t *tide_p2p_match_posted(tide_p2p_queues_t *q, int src, int tag);
+/* Queue a receive that found no message / a message that found no receive;
+ * 0 or -1 when out of memory. */
+int tide_p2p_queue_posted(tide_p2p_queues_t *q, tide_p2p_req_t *r);
+int tide_p2p_queue_unexpected(tide_p2p_queues_t *q, tide_p2p_msg_t *m);
+void tide_p2p_unexpected_del(tide_p2p_msg_t *m);
 /* First unexpected message that matches the pattern (src, tag may be ANY). */
 tide_p2p_msg_t *tide_p2p_match_unexpected(tide_p2p_queues_t *q, int src, int tag, int remove);
 

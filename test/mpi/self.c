@@ -118,6 +118,26 @@ static void test_order_and_wildcards(MPI_Comm comm)
     for (int i = 0; i < N; i++)
         CHECK(req[i] == MPI_REQUEST_NULL);
 
+    /* An arriving message goes to the earliest posted matching receive,
+     * whether it names its source or not (per-source fast path vs the
+     * wildcard queue). */
+    int w1 = -1, w2 = -1, w3 = -1, one = 1, two = 2, three = 3;
+    MPI_Request q[3];
+    MPI_Irecv(&w1, 1, MPI_INT, 0, 12, comm, &q[0]);
+    MPI_Irecv(&w2, 1, MPI_INT, MPI_ANY_SOURCE, 12, comm, &q[1]);
+    MPI_Irecv(&w3, 1, MPI_INT, 0, MPI_ANY_TAG, comm, &q[2]);
+    MPI_Send(&one, 1, MPI_INT, 0, 12, comm);
+    MPI_Send(&two, 1, MPI_INT, 0, 12, comm);
+    MPI_Send(&three, 1, MPI_INT, 0, 13, comm);
+    MPI_Waitall(3, q, MPI_STATUSES_IGNORE);
+    CHECK(w1 == 1 && w2 == 2 && w3 == 3);
+    MPI_Irecv(&w2, 1, MPI_INT, MPI_ANY_SOURCE, MPI_ANY_TAG, comm, &q[1]);
+    MPI_Irecv(&w1, 1, MPI_INT, 0, 14, comm, &q[0]);
+    MPI_Send(&one, 1, MPI_INT, 0, 14, comm);
+    MPI_Send(&two, 1, MPI_INT, 0, 14, comm);
+    MPI_Waitall(2, q, MPI_STATUSES_IGNORE);
+    CHECK(w2 == 1 && w1 == 2);
+
     /* Specific tags pick their message out of order. */
     int a = 1, b = 2, x;
     MPI_Send(&a, 1, MPI_INT, 0, 21, comm);
