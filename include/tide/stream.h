@@ -144,7 +144,7 @@ typedef struct tide_stream_stats {
     uint64_t pure_acks_out, delayed_acks, quick_acks;
     uint64_t retrans_segs, retrans_bytes, retrans_rto, retrans_fast, retrans_tlp, retrans_spurious;
     uint64_t rto_fires, fast_recoveries, dup_acks_in, sack_blocks_in, sack_blocks_out;
-    uint64_t ooo_segs, ooo_bytes, ooo_pruned_segs, ooo_pruned_bytes, dup_segs_in;
+    uint64_t ooo_segs, ooo_bytes, ooo_pruned_segs, ooo_pruned_bytes, dup_segs_in, rcv_direct_bytes;
     uint64_t backlog_queued, backlog_drops;
     uint64_t crc_errors, malformed, key_drops, no_conn_drops;
     uint64_t rst_in, rst_out, challenge_acks, rst_out_of_window, syn_in_window;

@@ -99,6 +99,7 @@ static uint32_t tide_rcv_direct(tide_stream_t *s, const uint8_t *p, uint32_t len
         if (rb->filled >= tide_rxbuf_need(rb))
             tide_rxbuf_complete(s, 0);
     }
+    TIDE_STAT_ADD(s->st, rcv_direct_bytes, done);
     return done;
 }
 

@@ -36,6 +36,7 @@ static const tide_stat_field_t tide_stat_fields[] = {
     F(ooo_pruned_segs, "out-of-order intervals pruned"),
     F(ooo_pruned_bytes, "out-of-order bytes pruned"),
     F(dup_segs_in, "segments with only already received data"),
+    F(rcv_direct_bytes, "bytes copied from frames straight into a waiting reader's buffer"),
     F(backlog_queued, "frames queued to a busy stream's backlog"),
     F(backlog_drops, "frames dropped: backlog full (TCPBacklogDrop)"),
     F(crc_errors, "frames dropped: bad CRC32C"),

@@ -788,6 +788,7 @@ START_TEST(zerocopy_and_posted)
     ck_assert_uint_eq(rb.filled, sizeof(dst));
     ck_assert(memcmp(src, dst, sizeof(dst)) == 0);
     ck_assert_uint_eq(hs(H.a)->zc_completed, 1);
+    ck_assert_uint_eq(hs(H.b)->rcv_direct_bytes, sizeof(dst)); /* never through the ring */
 }
 END_TEST
 

@@ -31,8 +31,11 @@ run_pair -t 1 -V
 grep -q "verify errors 0\$" "$T/client.log" || fail "bytes differ"
 run_pair -t 1 -V -P 2 -R
 grep -q "verify errors 0\$" "$T/client.log" || fail "bytes differ (reverse, 2 streams)"
+export TIDE_STATS=1
 run_pair -L -n 2000
+unset TIDE_STATS
 grep -q "^latency: 2000 round trips" "$T/client.log" || fail "latency mode"
+grep -Eq "^ +seg_out +[1-9]" "$T/client.log" || fail "TIDE_STATS=1 printed no counters at exit"
 
 # Under faults: byte-exact, and tide-stat sees the repairs.
 export TIDE_WIRE_FAULTS="drop=0.02,reorder=0.05,dup=0.01,corrupt=0.001"
