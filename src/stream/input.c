@@ -705,7 +705,7 @@ static int tide_input_peer(tide_stream_stack_t *st, tide_wire_frame_t *f, uint32
 static int tide_tcb_backlog_add(tide_stream_t *s, tide_wire_frame_t *f, const tide_seg_t *seg)
 {
     tide_stream_stack_t *st = s->st;
-    if (s->bl_cnt >= s->bl_max) {
+    if (s->bl_cnt >= s->bl_max || st->bl_total >= TIDE_BACKLOG_STACK) {
         TIDE_STAT(st, backlog_drops);
         s->c_backlog_drops++;
         return 0;

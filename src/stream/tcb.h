@@ -46,6 +46,7 @@
 #define TIDE_OOO_MAX     32  /* out-of-order intervals per connection */
 #define TIDE_SB_MAX      32  /* SACK scoreboard intervals per connection */
 #define TIDE_BACKLOG_MAX 128 /* frames per connection backlog (hard cap) */
+#define TIDE_BACKLOG_STACK 192 /* all backlogs of a stack: the wire lends few buffers */
 #define TIDE_POSTED_MAX  16  /* posted receive buffers per connection */
 #define TIDE_TX_BATCH    32  /* frames per wire send burst */
 #define TIDE_RX_BURST    32  /* frames per wire receive burst */
