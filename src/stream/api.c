@@ -42,12 +42,33 @@ static void tide_api_default_opts(tide_stream_sopts_t *o)
 
 typedef int (*tide_api_cond_fn)(tide_stream_t *s, void *arg);
 
+/* A progress pass found nothing: call the idle hook, else spin (a frame
+ * shows up within microseconds; a yield costs one), yielding now and then
+ * so an oversubscribed core still moves. */
+static void tide_api_idle(tide_stream_stack_t *st, unsigned *spins)
+{
+    if (st->idle_fn) {
+        st->idle_fn(st->idle_arg);
+        return;
+    }
+    if (++*spins % 64 == 0) {
+        sched_yield();
+        return;
+    }
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 /* With st->lock held and s not owned: run progress until cond holds or the
  * timeout (ns, <= 0: none) passes.  0 or -EAGAIN. */
 static int tide_api_wait(tide_stream_t *s, tide_api_cond_fn cond, void *arg, int64_t timeout)
 {
     tide_stream_stack_t *st = s->st;
     uint64_t deadline = timeout > 0 ? tide_clock_now(st->clock) + (uint64_t)timeout : 0;
+    unsigned spins = 0;
     while (!cond(s, arg)) {
         if (deadline && tide_clock_now(st->clock) >= deadline)
             return -EAGAIN;
@@ -55,12 +76,8 @@ static int tide_api_wait(tide_stream_t *s, tide_api_cond_fn cond, void *arg, int
         if (cond(s, arg))
             break;
         pthread_mutex_unlock(&st->lock);
-        if (n <= 0) {
-            if (st->idle_fn)
-                st->idle_fn(st->idle_arg);
-            else
-                sched_yield();
-        }
+        if (n <= 0)
+            tide_api_idle(st, &spins);
         pthread_mutex_lock(&st->lock);
     }
     return 0;
@@ -663,6 +680,7 @@ int tide_stream_poll(tide_stream_stack_t *st, tide_stream_pollfd_t *fds, int n, 
     uint64_t deadline = timeout_ns > 0 ? tide_clock_now(st->clock) + (uint64_t)timeout_ns : 0;
     pthread_mutex_lock(&st->lock);
     int ready;
+    unsigned spins = 0;
     for (;;) {
         ready = tide_api_poll_scan(fds, n);
         if (ready || timeout_ns == 0 || (deadline && tide_clock_now(st->clock) >= deadline))
@@ -673,12 +691,8 @@ int tide_stream_poll(tide_stream_stack_t *st, tide_stream_pollfd_t *fds, int n, 
             break;
         }
         pthread_mutex_unlock(&st->lock);
-        if (k == 0) {
-            if (st->idle_fn)
-                st->idle_fn(st->idle_arg);
-            else
-                sched_yield();
-        }
+        if (k == 0)
+            tide_api_idle(st, &spins);
         pthread_mutex_lock(&st->lock);
     }
     pthread_mutex_unlock(&st->lock);

@@ -150,10 +150,9 @@ void tide_stack_tx(tide_stream_stack_t *st, uint32_t peer, const tide_seg_t *seg
 /* ---- progress ---- */
 
 /* Refresh the connection table tide-stat reads (at most every 100 ms). */
-static void tide_stack_snapshot(tide_stream_stack_t *st)
+static void tide_stack_snapshot(tide_stream_stack_t *st, uint64_t now)
 {
     tide_stat_shm_t *h = st->shm;
-    uint64_t now = tide_clock_now(st->clock);
     if (!h || now - st->snap_ns < TIDE_STAT_SNAP_NS)
         return;
     st->snap_ns = now;
@@ -190,9 +189,10 @@ int tide_stack_progress_locked(tide_stream_stack_t *st)
             rel[nrel++] = frames[i];
     if (nrel)
         tide_wire_recv_release(st->wire, rel, nrel);
-    int fired = tide_timer_wheel_run(&st->wheel);
+    uint64_t now = tide_clock_now(st->clock); /* one reading per idle pass */
+    int fired = tide_timer_wheel_run_at(&st->wheel, now);
     tide_stack_tx_flush(st);
-    tide_stack_snapshot(st);
+    tide_stack_snapshot(st, now);
     return n + fired;
 }
 

@@ -83,7 +83,11 @@ static void tide_timer_slot_collect(tide_timer_wheel_t *w, tide_list_t *slot, ui
 
 int tide_timer_wheel_run(tide_timer_wheel_t *w)
 {
-    uint64_t now = tide_clock_now(w->clock);
+    return tide_timer_wheel_run_at(w, tide_clock_now(w->clock));
+}
+
+int tide_timer_wheel_run_at(tide_timer_wheel_t *w, uint64_t now)
+{
     uint64_t now_tick = now / w->tick_ns;
     if (w->armed == 0) {
         if (now_tick > w->cur_tick)

@@ -59,6 +59,8 @@ static inline int tide_timer_armed(const tide_timer_t *t)
 /* Fire every timer due at the current clock reading.  Returns how many
  * fired. */
 int tide_timer_wheel_run(tide_timer_wheel_t *w);
+/* The same with a clock reading the caller already has (saves a read). */
+int tide_timer_wheel_run_at(tide_timer_wheel_t *w, uint64_t now);
 /* Absolute time of the earliest armed timer, or UINT64_MAX when none. */
 uint64_t tide_timer_wheel_next(const tide_timer_wheel_t *w);
 
