@@ -9,7 +9,8 @@ libmpi_la_SOURCES = \
 	src/mpi/datatype.c \
 	src/mpi/request.c \
 	src/mpi/pt2pt.c \
-	src/mpi/bsend.c
+	src/mpi/bsend.c \
+	src/mpi/mpit.c
 
 libmpi_la_LIBADD = libtidecoll.la libtidep2p.la libtidestream.la libtidewire.la libtiderte.la libtideutil.la
 libmpi_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0

@@ -952,3 +952,29 @@ void tide_p2p_net_finalize(void)
     tide_hash_fini(&net.rreqs);
     memset(&net, 0, sizeof(net));
 }
+
+/* ---- counters for MPI_T ----------------------------------------------------- */
+
+const tide_stream_stats_t *tide_p2p_stream_stats(void)
+{
+    return net.stack ? tide_stream_stack_stats(net.stack) : NULL;
+}
+
+uint64_t tide_p2p_srtt_max_us(void)
+{
+    uint64_t max = 0;
+    pthread_mutex_lock(&tide_p2p_lock);
+    for (int i = 0; net.peers && i < net.nprocs; i++) {
+        tide_p2p_peer_t *p = net.peers[i];
+        tide_stream_info_t info;
+        if (p && p->out && tide_stream_get_info(p->out, &info) == 0 && info.srtt_us > max)
+            max = info.srtt_us;
+    }
+    pthread_mutex_unlock(&tide_p2p_lock);
+    return max;
+}
+
+uint64_t tide_p2p_frames_dropped(void)
+{
+    return __atomic_load_n(&net.drops, __ATOMIC_RELAXED);
+}

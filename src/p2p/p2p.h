@@ -128,6 +128,13 @@ static inline int tide_p2p_req_done(const tide_p2p_req_t *r)
 /* Make progress on everything outstanding; returns events handled. */
 int tide_p2p_progress(void);
 
+/* Transport counters for MPI_T: the stream stack's counters (NULL before
+ * the network is up), the largest smoothed RTT among our streams (us), and
+ * frames this layer dropped as malformed. */
+const struct tide_stream_stats *tide_p2p_stream_stats(void);
+uint64_t tide_p2p_srtt_max_us(void);
+uint64_t tide_p2p_frames_dropped(void);
+
 /* The largest message sent eagerly (TIDE_EAGER_LIMIT). */
 uint64_t tide_p2p_eager_limit(void);
 
