@@ -355,9 +355,18 @@ static int tide_tcb_seq_ok(const tide_stream_t *s, const tide_seg_t *seg)
            TIDE_SEQ_IN(seg->seq + seglen - 1, s->rcv_nxt, end);
 }
 
+/* TS.Recent older than this is no longer comparable: the microsecond
+ * timestamp clock wraps its 2^31 half range in 35 minutes (RFC 7323 5.5). */
+#define TIDE_PAWS_IDLE_NS (1000ull * 1000000000ull)
+
+static int tide_tcb_ts_stale(const tide_stream_t *s)
+{
+    return tide_tcb_now(s) - s->ts_recent_ns > TIDE_PAWS_IDLE_NS;
+}
+
 static int tide_tcb_paws_ok(tide_stream_t *s, const tide_seg_t *seg)
 {
-    if (seg->flags & TIDE_SEG_RST)
+    if ((seg->flags & TIDE_SEG_RST) || tide_tcb_ts_stale(s))
         return 1;
     uint32_t slack = (uint32_t)(tide_param_int(&tide_param_stream_paws_slack) / 1000);
     if (TIDE_SEQ_LT(seg->tsval + slack, s->ts_recent)) {
@@ -370,8 +379,11 @@ static int tide_tcb_paws_ok(tide_stream_t *s, const tide_seg_t *seg)
 
 static void tide_tcb_update_ts(tide_stream_t *s, const tide_seg_t *seg)
 {
-    if (TIDE_SEQ_GEQ(seg->tsval, s->ts_recent) && TIDE_SEQ_LEQ(seg->seq, s->last_ack_sent))
+    if ((TIDE_SEQ_GEQ(seg->tsval, s->ts_recent) || tide_tcb_ts_stale(s)) &&
+        TIDE_SEQ_LEQ(seg->seq, s->last_ack_sent)) {
         s->ts_recent = seg->tsval;
+        s->ts_recent_ns = tide_tcb_now(s);
+    }
 }
 
 /* RFC 5961 section 3: only an RST exactly at rcv_nxt resets. */
@@ -577,6 +589,7 @@ static void tide_tcb_syn_options(tide_stream_t *s, const tide_seg_t *seg)
         s->mss = 64;
     s->snd_wscale = seg->wscale > 14 ? 14 : seg->wscale;
     s->ts_recent = seg->tsval;
+    s->ts_recent_ns = tide_tcb_now(s);
     s->irs = seg->seq;
     s->rcv_nxt = s->rcv_read = s->last_ack_sent = seg->seq + 1;
     s->rcv_adv = s->rcv_nxt;

@@ -111,6 +111,7 @@ struct tide_stream {
 
     /* timestamps (RFC 7323) */
     uint32_t ts_recent;
+    uint64_t ts_recent_ns; /* clock time TS.Recent was last set */
     /* RTT estimation (RFC 6298), microseconds */
     uint64_t srtt_ns, rttvar_ns; /* srtt_ns == 0: no sample yet */
     uint64_t rto_ns;

@@ -680,6 +680,29 @@ START_TEST(tail_loss_probe)
 }
 END_TEST
 
+/* 40 minutes without traffic: the microsecond timestamps have wrapped half
+ * their range, so PAWS must not reject the next segments. */
+START_TEST(long_idle_paws)
+{
+    tide_stream_t *ca, *cb;
+    harness_connect(&H, 103, &ca, &cb);
+    char buf[8];
+    ck_assert_int_eq(tide_stream_send(ca, "before", 6, 0), 6);
+    ck_assert_int_eq(tide_stream_recv(cb, buf, 6, TIDE_STREAM_WAITALL), 6);
+    ck_assert_int_eq(tide_stream_send(cb, "b", 1, 0), 1);
+    ck_assert_int_eq(tide_stream_recv(ca, buf, 1, TIDE_STREAM_WAITALL), 1);
+    harness_run_for(&H, 10000000);
+    H.fc.now += 40ull * 60 * 1000000000ull;
+    ck_assert_int_eq(tide_stream_send(ca, "after", 5, 0), 5);
+    ck_assert_int_eq(tide_stream_recv(cb, buf, 5, TIDE_STREAM_WAITALL), 5);
+    ck_assert(memcmp(buf, "after", 5) == 0);
+    ck_assert_int_eq(tide_stream_send(cb, "back", 4, 0), 4);
+    ck_assert_int_eq(tide_stream_recv(ca, buf, 4, TIDE_STREAM_WAITALL), 4);
+    ck_assert_uint_eq(hs(H.a)->paws_drops + hs(H.b)->paws_drops, 0);
+    ck_assert_uint_eq(hs(H.a)->rto_fires, 0);
+}
+END_TEST
+
 /* ---- receive flags, shutdown, EPIPE ---- */
 
 START_TEST(recv_flags)
@@ -898,6 +921,7 @@ static Suite *stream_suite(void)
     tcase_add_test(tc, zero_window_probe);
     tcase_add_test(tc, sack_multi_hole);
     tcase_add_test(tc, tail_loss_probe);
+    tcase_add_test(tc, long_idle_paws);
     tcase_add_test(tc, recv_flags);
     tcase_add_test(tc, shutdown_and_epipe);
     tcase_add_test(tc, close_unread_resets);
