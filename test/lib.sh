@@ -12,6 +12,8 @@ export TIDE_SRCDIR TIDE_BUILDDIR TIDE_PREFIX
 # Tests never let the automatic wire rule pick a real NIC: traffic goes to
 # loopback (udp) unless a test chooses eth on veths in its own namespaces.
 export TIDE_WIRE="${TIDE_WIRE:-udp}"
+# Under --enable-sanitizers builds: ignore leaks inside third-party libraries.
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$TIDE_SRCDIR/test/lsan.supp:print_suppressions=0}"
 MPICC="$TIDE_PREFIX/bin/mpicc"
 MPICXX="$TIDE_PREFIX/bin/mpicxx"
 MPIRUN="$TIDE_PREFIX/bin/mpirun"

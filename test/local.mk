@@ -1,7 +1,7 @@
 # test/: unit tests (Check), launcher, MPI, wire, stream and multi-host tests.
 # Each area lists its own tests in its local.mk.  Shell tests (*.sh) run with
 # test/lib.sh; exit 0 pass, 77 skip, anything else fail.
-EXTRA_DIST += test/lib.sh
+EXTRA_DIST += test/lib.sh test/lsan.supp
 include test/unit/local.mk
 include test/launch/local.mk
 include test/mpi/local.mk
