@@ -332,6 +332,8 @@ static void tide_tcb_ack(tide_stream_t *s, const tide_seg_t *seg)
         tide_tcb_enter_recovery(s);
     if (s->snd_wnd > old_wnd && tide_timer_armed(&s->t_persist))
         tide_timer_cancel(&st->wheel, &s->t_persist);
+    if (s->snd_wnd)
+        s->persist_backoff = 0;
 }
 
 /* Our FIN (at snd_end) has been acknowledged. */

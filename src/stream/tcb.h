@@ -43,13 +43,13 @@
 #include "util/timer.h"
 #include "wire/wire.h"
 
-#define TIDE_OOO_MAX     32  /* out-of-order intervals per connection */
-#define TIDE_SB_MAX      32  /* SACK scoreboard intervals per connection */
-#define TIDE_BACKLOG_MAX 128 /* frames per connection backlog (hard cap) */
+#define TIDE_OOO_MAX       32  /* out-of-order intervals per connection */
+#define TIDE_SB_MAX        32  /* SACK scoreboard intervals per connection */
+#define TIDE_BACKLOG_MAX   128 /* frames per connection backlog (hard cap) */
 #define TIDE_BACKLOG_STACK 192 /* all backlogs of a stack: the wire lends few buffers */
-#define TIDE_POSTED_MAX  16  /* posted receive buffers per connection */
-#define TIDE_TX_BATCH    32  /* frames per wire send burst */
-#define TIDE_RX_BURST    32  /* frames per wire receive burst */
+#define TIDE_POSTED_MAX    16  /* posted receive buffers per connection */
+#define TIDE_TX_BATCH      32  /* frames per wire send burst */
+#define TIDE_RX_BURST      32  /* frames per wire receive burst */
 
 typedef struct tide_cc_ops tide_cc_ops_t;
 
@@ -116,10 +116,11 @@ struct tide_stream {
     uint64_t srtt_ns, rttvar_ns; /* srtt_ns == 0: no sample yet */
     uint64_t rto_ns;
     uint32_t backoff, retries, probes, keep_probes;
-    uint64_t rtx_ts_us; /* TSval of the last retransmission of snd_una */
-    int rtx_una;        /* snd_una was retransmitted */
-    int pto_armed;      /* t_rtx is a tail loss probe timeout, not an RTO */
-    int tlp_in_flight;  /* a probe is out; tlp_high: snd_max after it */
+    uint32_t persist_backoff; /* grows per window probe until the window opens */
+    uint64_t rtx_ts_us;       /* TSval of the last retransmission of snd_una */
+    int rtx_una;              /* snd_una was retransmitted */
+    int pto_armed;            /* t_rtx is a tail loss probe timeout, not an RTO */
+    int tlp_in_flight;        /* a probe is out; tlp_high: snd_max after it */
     uint32_t tlp_high;
     uint32_t lost_hint; /* lost mark fixed at the start of this recovery */
 

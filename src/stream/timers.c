@@ -115,7 +115,7 @@ void tide_tcb_arm_rtx_if_needed(tide_stream_t *s)
 void tide_tcb_arm_persist(tide_stream_t *s)
 {
     uint64_t v = s->rto_ns;
-    for (uint32_t i = 0; i < s->probes && v < (1ull << 40); i++)
+    for (uint32_t i = 0; i < s->persist_backoff && v < (1ull << 40); i++)
         v *= 2;
     tide_timer_arm(&s->st->wheel, &s->t_persist, tide_rto_clamp(v));
 }
@@ -270,6 +270,8 @@ static void tide_tcb_persist_fire(tide_timer_t *t, void *arg)
     TIDE_STAT(s->st, window_probes);
     s->c_window_probes++;
     tide_tcb_send_probe(s);
+    if (s->persist_backoff < 30)
+        s->persist_backoff++;
     tide_tcb_arm_persist(s);
 }
 
