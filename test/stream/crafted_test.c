@@ -220,6 +220,107 @@ START_TEST(passive_close)
 }
 END_TEST
 
+START_TEST(window_scale_limits_sending)
+{
+    ck_assert_int_eq(tide_stream_open(st, &s), 0);
+    tide_stream_setopt(s, TIDE_SO_NODELAY, 1);
+    ck_assert_int_eq(tide_stream_connect(s, &cw->w.addr, 80, TIDE_STREAM_DONTWAIT), -EINPROGRESS);
+    our_iss = last()->seq;
+    tide_seg_t g;
+    memset(&g, 0, sizeof(g));
+    g.flags = TIDE_SEG_SYN | TIDE_SEG_ACK;
+    g.sport = 80;
+    g.dport = s->lport;
+    g.key = 0x55;
+    g.seq = 1000;
+    g.ack = our_iss + 1;
+    g.wnd = 60000; /* unscaled on the SYN */
+    g.wscale = 3;
+    g.mss = 1000;
+    g.tsval = 1;
+    capwire_put(cw, &g, NULL);
+    pump();
+    peer_seq = 1001;
+    capwire_clear(cw);
+    peer(TIDE_SEG_ACK, peer_seq, our_iss + 1, 300, NULL); /* 300 << 3 = 2400 bytes */
+    static char buf[5000];
+    ck_assert_int_eq(tide_stream_send(s, buf, sizeof(buf), 0), 5000);
+    uint32_t sent = 0;
+    for (int i = 0; i < cw->nsent; i++)
+        sent += cw->seg[i].len;
+    /* two full segments; the 400 bytes left of the window wait (sender SWS
+     * avoidance, RFC 9293 3.8.6.2.1: less than half the largest window) */
+    ck_assert_uint_eq(sent, 2000);
+    last();
+    peer(TIDE_SEG_ACK, peer_seq, our_iss + 2001, 300, NULL);
+    sent = 0;
+    for (int i = 0; i < cw->nsent; i++)
+        sent += cw->seg[i].len;
+    ck_assert_uint_eq(sent, 4000);
+    ck_assert_uint_eq(last()->seq + last()->len, our_iss + 4001);
+}
+END_TEST
+
+START_TEST(nagle_holds_small_segments)
+{
+    establish();
+    tide_stream_setopt(s, TIDE_SO_NODELAY, 0);
+    ck_assert_int_eq(tide_stream_send(s, "aaaa", 4, 0), 4);
+    ck_assert_int_eq(cw->nsent, 1); /* nothing in flight: goes at once */
+    ck_assert_int_eq(tide_stream_send(s, "bbbb", 4, 0), 4);
+    ck_assert_int_eq(tide_stream_send(s, "cccc", 4, 0), 4);
+    ck_assert_int_eq(cw->nsent, 1); /* held while the first is unacknowledged */
+    last();
+    peer(TIDE_SEG_ACK, peer_seq, our_iss + 5, 65535, NULL);
+    ck_assert_int_eq(cw->nsent, 2);
+    ck_assert_uint_eq(last()->len, 8); /* coalesced */
+    tide_stream_setopt(s, TIDE_SO_NODELAY, 1);
+    ck_assert_int_eq(tide_stream_send(s, "dd", 2, 0), 2);
+    ck_assert_int_eq(cw->nsent, 3);
+}
+END_TEST
+
+START_TEST(passive_synack_retransmit)
+{
+    tide_stream_t *ls, *c;
+    ck_assert_int_eq(tide_stream_open(st, &ls), 0);
+    ck_assert_int_eq(tide_stream_listen(ls, 90, 4), 0);
+    s = ls; /* peer() addresses s->lport */
+    tide_seg_t g;
+    memset(&g, 0, sizeof(g));
+    g.flags = TIDE_SEG_SYN;
+    g.sport = 80;
+    g.dport = 90;
+    g.key = 0x55;
+    g.seq = 7000;
+    g.wnd = 65535;
+    g.mss = 1000;
+    g.tsval = 5;
+    capwire_put(cw, &g, NULL);
+    pump();
+    ck_assert_int_eq(cw->nsent, 1);
+    ck_assert_uint_eq(last()->flags, TIDE_SEG_SYN | TIDE_SEG_ACK);
+    ck_assert_uint_eq(last()->ack, 7001);
+    uint32_t iss = last()->seq;
+    capwire_put(cw, &g, NULL); /* the SYN again: the SYN-ACK again */
+    pump();
+    ck_assert_int_eq(cw->nsent, 2);
+    ck_assert_uint_eq(last()->seq, iss);
+    advance(100000000); /* RTO_INIT: retransmitted by the timer */
+    ck_assert_int_eq(cw->nsent, 3);
+    ck_assert_uint_eq(last()->flags, TIDE_SEG_SYN | TIDE_SEG_ACK);
+    ck_assert_uint_eq(tide_stream_stack_stats(st)->syn_retrans, 1);
+    g.flags = TIDE_SEG_ACK;
+    g.seq = 7001;
+    g.ack = iss + 1;
+    capwire_put(cw, &g, NULL);
+    pump();
+    ck_assert_int_eq(tide_stream_accept(ls, &c, TIDE_STREAM_DONTWAIT), 0);
+    ck_assert_uint_eq(c->rport, 80);
+    ck_assert_uint_eq(c->mss, 1000);
+}
+END_TEST
+
 static Suite *crafted_suite(void)
 {
     Suite *su = suite_create("stream-crafted");
@@ -230,6 +331,9 @@ static Suite *crafted_suite(void)
     tcase_add_test(tc, rst_challenge_then_reset);
     tcase_add_test(tc, out_of_order_sack);
     tcase_add_test(tc, passive_close);
+    tcase_add_test(tc, window_scale_limits_sending);
+    tcase_add_test(tc, nagle_holds_small_segments);
+    tcase_add_test(tc, passive_synack_retransmit);
     suite_add_tcase(su, tc);
     return su;
 }
