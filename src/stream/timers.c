@@ -45,7 +45,7 @@ static uint64_t tide_rto_clamp(uint64_t v)
  * so Karn's rule (section 3) is met by the echo itself. */
 void tide_tcb_rtt_sample(tide_stream_t *s, uint32_t rtt_us)
 {
-    uint64_t r = (uint64_t)rtt_us * 1000;
+    uint64_t r = (uint64_t)(rtt_us ? rtt_us : 1) * 1000; /* 0: below the clock's grain */
     if (s->srtt_ns == 0) {
         s->srtt_ns = r;
         s->rttvar_ns = r / 2;

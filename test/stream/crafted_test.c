@@ -321,6 +321,73 @@ START_TEST(passive_synack_retransmit)
 }
 END_TEST
 
+START_TEST(rto_then_fin_retransmit)
+{
+    establish();
+    ck_assert_int_eq(tide_stream_send(s, "abc", 3, 0), 3);
+    ck_assert_int_eq(cw->nsent, 1);
+    tide_stream_info_t in;
+    tide_stream_get_info(s, &in);
+    uint32_t cwnd0 = in.cwnd;
+    /* no ACK: a tail loss probe, then the RTO resends "abc" */
+    while (tide_stream_stack_stats(st)->rto_fires == 0)
+        advance(50000);
+    ck_assert_uint_eq(last()->seq, our_iss + 1);
+    ck_assert_uint_eq(last()->len, 3);
+    ck_assert_uint_eq(tide_stream_stack_stats(st)->retrans_tlp, 1);
+    tide_stream_get_info(s, &in);
+    ck_assert_uint_eq(in.cwnd, in.mss); /* loss window (RFC 5681 3.1) */
+    ck_assert_uint_lt(in.cwnd, cwnd0);
+    ck_assert_uint_eq(in.backoff, 1);
+    peer(TIDE_SEG_ACK, peer_seq, our_iss + 4, 65535, NULL);
+    tide_stream_get_info(s, &in);
+    ck_assert_uint_eq(in.backoff, 0);
+    ck_assert_uint_eq(in.flight, 0);
+    /* FIN lost: retransmitted by the timer, then ACKed: FIN-WAIT-2 */
+    ck_assert_int_eq(tide_stream_shutdown(s, TIDE_STREAM_SHUT_WR), 0);
+    ck_assert_uint_eq(last()->flags & TIDE_SEG_FIN, TIDE_SEG_FIN);
+    int n = cw->nsent;
+    while (cw->nsent == n)
+        advance(50000);
+    ck_assert_uint_eq(last()->flags & TIDE_SEG_FIN, TIDE_SEG_FIN);
+    ck_assert_uint_eq(last()->seq, our_iss + 4);
+    peer(TIDE_SEG_ACK, peer_seq, our_iss + 5, 65535, NULL);
+    int64_t state;
+    tide_stream_getopt(s, TIDE_SO_STATE, &state);
+    ck_assert_int_eq(state, TIDE_STREAM_FIN_WAIT_2);
+    /* the peer's FIN: TIME-WAIT, then gone once closed and the wait is over */
+    peer(TIDE_SEG_ACK | TIDE_SEG_FIN, peer_seq, our_iss + 5, 65535, NULL);
+    tide_stream_getopt(s, TIDE_SO_STATE, &state);
+    ck_assert_int_eq(state, TIDE_STREAM_TIME_WAIT);
+    ck_assert_uint_eq(last()->ack, peer_seq + 1);
+    tide_stream_close(s);
+    ck_assert_int_eq(tide_stream_stack_nconns(st), 1);
+    advance(100000000);
+    ck_assert_int_eq(tide_stream_stack_nconns(st), 0);
+}
+END_TEST
+
+START_TEST(simultaneous_close)
+{
+    establish();
+    ck_assert_int_eq(tide_stream_shutdown(s, TIDE_STREAM_SHUT_WR), 0);
+    ck_assert_uint_eq(last()->flags & TIDE_SEG_FIN, TIDE_SEG_FIN);
+    /* the peer's FIN crosses ours (it has not seen our FIN) */
+    peer(TIDE_SEG_ACK | TIDE_SEG_FIN, peer_seq, our_iss + 1, 65535, NULL);
+    int64_t state;
+    tide_stream_getopt(s, TIDE_SO_STATE, &state);
+    ck_assert_int_eq(state, TIDE_STREAM_CLOSING);
+    peer(TIDE_SEG_ACK, peer_seq + 1, our_iss + 2, 65535, NULL);
+    tide_stream_getopt(s, TIDE_SO_STATE, &state);
+    ck_assert_int_eq(state, TIDE_STREAM_TIME_WAIT);
+    /* a retransmitted FIN in TIME-WAIT is ACKed again */
+    int n = cw->nsent;
+    peer(TIDE_SEG_ACK | TIDE_SEG_FIN, peer_seq, our_iss + 2, 65535, NULL);
+    ck_assert_int_eq(cw->nsent, n + 1);
+    ck_assert_uint_eq(last()->ack, peer_seq + 1);
+}
+END_TEST
+
 static Suite *crafted_suite(void)
 {
     Suite *su = suite_create("stream-crafted");
@@ -334,6 +401,8 @@ static Suite *crafted_suite(void)
     tcase_add_test(tc, window_scale_limits_sending);
     tcase_add_test(tc, nagle_holds_small_segments);
     tcase_add_test(tc, passive_synack_retransmit);
+    tcase_add_test(tc, rto_then_fin_retransmit);
+    tcase_add_test(tc, simultaneous_close);
     suite_add_tcase(su, tc);
     return su;
 }
