@@ -388,6 +388,57 @@ START_TEST(simultaneous_close)
 }
 END_TEST
 
+START_TEST(syn_sent_rst_checks)
+{
+    ck_assert_int_eq(tide_stream_open(st, &s), 0);
+    ck_assert_int_eq(tide_stream_connect(s, &cw->w.addr, 80, TIDE_STREAM_DONTWAIT), -EINPROGRESS);
+    our_iss = last()->seq;
+    /* RST whose ACK does not cover our SYN: ignored (RFC 9293 3.10.7.3) */
+    peer(TIDE_SEG_RST | TIDE_SEG_ACK, 0, our_iss + 7, 0, NULL);
+    int64_t state;
+    tide_stream_getopt(s, TIDE_SO_STATE, &state);
+    ck_assert_int_eq(state, TIDE_STREAM_SYN_SENT);
+    /* SYN-ACK acknowledging something else: answered with RST <SEQ=SEG.ACK> */
+    peer(TIDE_SEG_SYN | TIDE_SEG_ACK, 1000, our_iss + 9, 65535, NULL);
+    ck_assert_uint_eq(last()->flags, TIDE_SEG_RST);
+    ck_assert_uint_eq(last()->seq, our_iss + 9);
+    tide_stream_getopt(s, TIDE_SO_STATE, &state);
+    ck_assert_int_eq(state, TIDE_STREAM_SYN_SENT);
+    /* the right RST: refused */
+    peer(TIDE_SEG_RST | TIDE_SEG_ACK, 0, our_iss + 1, 0, NULL);
+    int64_t err;
+    tide_stream_getopt(s, TIDE_SO_ERROR, &err);
+    ck_assert_int_eq(err, -ECONNREFUSED);
+    ck_assert_uint_eq(tide_stream_stack_stats(st)->attempt_fails, 1);
+}
+END_TEST
+
+START_TEST(keepalive_probe_format)
+{
+    establish();
+    tide_stream_setopt(s, TIDE_SO_KEEPIDLE, 10000000);
+    tide_stream_setopt(s, TIDE_SO_KEEPINTVL, 5000000);
+    tide_stream_setopt(s, TIDE_SO_KEEPCNT, 2);
+    tide_stream_setopt(s, TIDE_SO_KEEPALIVE, 1);
+    advance(10000000);
+    ck_assert_int_eq(cw->nsent, 1);
+    ck_assert_uint_eq(last()->seq, our_iss); /* snd_una - 1 */
+    ck_assert_uint_eq(last()->len, 0);
+    peer(TIDE_SEG_ACK, peer_seq, our_iss + 1, 65535, NULL); /* alive */
+    advance(5000000);
+    ck_assert_int_eq(cw->nsent, 1); /* idle restarted by the answer */
+    advance(5000000);
+    ck_assert_int_eq(cw->nsent, 2);
+    advance(5000000);
+    ck_assert_int_eq(cw->nsent, 3);
+    advance(5000000); /* two unanswered: reset */
+    ck_assert_uint_eq(last()->flags & TIDE_SEG_RST, TIDE_SEG_RST);
+    ck_assert_uint_eq(tide_stream_stack_stats(st)->keepalive_timeouts, 1);
+    char c;
+    ck_assert_int_eq(tide_stream_recv(s, &c, 1, TIDE_STREAM_DONTWAIT), -ETIMEDOUT);
+}
+END_TEST
+
 static Suite *crafted_suite(void)
 {
     Suite *su = suite_create("stream-crafted");
@@ -403,6 +454,8 @@ static Suite *crafted_suite(void)
     tcase_add_test(tc, passive_synack_retransmit);
     tcase_add_test(tc, rto_then_fin_retransmit);
     tcase_add_test(tc, simultaneous_close);
+    tcase_add_test(tc, syn_sent_rst_checks);
+    tcase_add_test(tc, keepalive_probe_format);
     suite_add_tcase(su, tc);
     return su;
 }
