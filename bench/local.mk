@@ -11,3 +11,9 @@ EXTRA_DIST += bench/wire-bench.sh
 benchdir = $(datadir)/tide/bench
 bench_DATA = bench/bench_common.h bench/latency.c bench/bw.c
 EXTRA_DIST += $(bench_DATA)
+
+# More OSU-style MPI benchmarks (issue 8), the socket floor program and the
+# comparison harness bench/compare (run by hand, never in CI).
+bench_DATA += bench/bibw.c bench/mbw_mr.c bench/multi_lat.c bench/ssend_lat.c bench/overlap.c \
+	bench/floor_sock.c
+EXTRA_DIST += bench/compare

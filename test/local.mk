@@ -9,3 +9,4 @@ include test/net/local.mk
 include test/wire/local.mk
 include test/stream/local.mk
 include test/roce/local.mk
+include test/bench/local.mk
