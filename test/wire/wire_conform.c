@@ -447,7 +447,11 @@ static int run_local(void)
     }
     printf("# %d endpoints on one device; %d wrong or missing\n", n, wrong);
     report(wrong == 0, "endpoints on one device see only their own frames");
-    report(t_kernel_drops(w[0], peer[1], w[1]), "receive overflow is counted as kernel drops");
+    if (w[1]->kind == TIDE_WIRE_ROCE) /* UD drops live in the port's hardware counters */
+        printf("ok %d - receive overflow counted # SKIP roce has no per-endpoint drop counter\n",
+               ++tests_run);
+    else
+        report(t_kernel_drops(w[0], peer[1], w[1]), "receive overflow is counted as kernel drops");
     for (int i = 0; i < n; i++)
         tide_wire_close(w[i]);
     printf("1..%d\n", tests_run);
