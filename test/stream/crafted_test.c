@@ -439,6 +439,39 @@ START_TEST(keepalive_probe_format)
 }
 END_TEST
 
+START_TEST(ooo_queue_pruning)
+{
+    setenv("TIDE_STREAM_OOO_MAX", "20", 1);
+    tide_param_reset_all();
+    establish();
+    /* islands beyond a hole at peer_seq: [10,20) and [20,30) coalesce into
+     * one 20-byte interval; [40,50) goes over the 20-byte limit */
+    peer(TIDE_SEG_ACK, peer_seq + 10, our_iss + 1, 65535, "0123456789");
+    peer(TIDE_SEG_ACK, peer_seq + 20, our_iss + 1, 65535, "abcdefghij");
+    ck_assert_uint_eq(last()->nsack, 1);
+    ck_assert_uint_eq(last()->sack[0].left, peer_seq + 10);
+    ck_assert_uint_eq(last()->sack[0].right, peer_seq + 30);
+    peer(TIDE_SEG_ACK, peer_seq + 40, our_iss + 1, 65535, "0123456789");
+    const tide_stream_stats_t *x = tide_stream_stack_stats(st);
+    ck_assert_uint_eq(x->ooo_segs, 3);
+    ck_assert_uint_eq(x->ooo_pruned_segs, 1);
+    ck_assert_uint_eq(x->ooo_pruned_bytes, 10);
+    ck_assert_uint_eq(last()->nsack, 1); /* the pruned island is not SACKed */
+    unsetenv("TIDE_STREAM_OOO_MAX");
+    tide_param_reset_all();
+    /* more disjoint islands than the queue has intervals (32) */
+    for (int i = 0; i < 40; i++)
+        peer(TIDE_SEG_ACK, peer_seq + 100 + 20 * (uint32_t)i, our_iss + 1, 65535, "ab");
+    ck_assert_uint_eq(x->ooo_pruned_segs, 1 + 41 - 32);
+    /* filling the hole delivers what was kept, in order */
+    peer(TIDE_SEG_ACK, peer_seq, our_iss + 1, 65535, "ABCDEFGHIJ");
+    ck_assert_uint_eq(last()->ack, peer_seq + 30);
+    char r[64];
+    ck_assert_int_eq(tide_stream_recv(s, r, sizeof(r), TIDE_STREAM_DONTWAIT), 30);
+    ck_assert(memcmp(r, "ABCDEFGHIJ0123456789abcdefghij", 30) == 0);
+}
+END_TEST
+
 static Suite *crafted_suite(void)
 {
     Suite *su = suite_create("stream-crafted");
@@ -456,6 +489,7 @@ static Suite *crafted_suite(void)
     tcase_add_test(tc, simultaneous_close);
     tcase_add_test(tc, syn_sent_rst_checks);
     tcase_add_test(tc, keepalive_probe_format);
+    tcase_add_test(tc, ooo_queue_pruning);
     suite_add_tcase(su, tc);
     return su;
 }
