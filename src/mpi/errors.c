@@ -2,7 +2,8 @@
  * call that detects misuse reports it through tide_mpi_error with a message
  * naming the call and the argument; the communicator's handler decides
  * whether the job ends (MPI_ERRORS_ARE_FATAL, MPI_ERRORS_ABORT) or the
- * error class is returned (MPI_ERRORS_RETURN). */
+ * error class is returned (MPI_ERRORS_RETURN), or calls the program's own
+ * handler (errhandler.c) and returns the class. */
 #include "config.h"
 #include "mpi/mpi_impl.h"
 #include "rte/rte.h"
@@ -78,15 +79,49 @@ static const char *const tide_mpi_err_strings[MPI_ERR_LASTCODE] = {
     [MPI_ERR_PROC_FAILED] = "MPI_ERR_PROC_FAILED: a peer process has failed",
 };
 
+static const char *const tide_mpit_err_strings[] = {
+    "MPI_T_ERR_MEMORY: out of memory",
+    "MPI_T_ERR_NOT_INITIALIZED: MPI_T not initialised",
+    "MPI_T_ERR_CANNOT_INIT: MPI_T cannot be initialised",
+    "MPI_T_ERR_INVALID_INDEX: index invalid or no longer valid",
+    "MPI_T_ERR_INVALID_ITEM: item index out of range",
+    "MPI_T_ERR_INVALID_HANDLE: handle is invalid",
+    "MPI_T_ERR_OUT_OF_HANDLES: no more handles available",
+    "MPI_T_ERR_OUT_OF_SESSIONS: no more sessions available",
+    "MPI_T_ERR_INVALID_SESSION: session argument is not valid",
+    "MPI_T_ERR_CVAR_SET_NOT_NOW: variable cannot be set at this moment",
+    "MPI_T_ERR_CVAR_SET_NEVER: variable cannot be set until end of execution",
+    "MPI_T_ERR_PVAR_NO_STARTSTOP: variable cannot be started or stopped",
+    "MPI_T_ERR_PVAR_NO_WRITE: variable cannot be written or reset",
+    "MPI_T_ERR_PVAR_NO_ATOMIC: variable cannot be read and written atomically",
+    "MPI_T_ERR_INVALID_NAME: name does not match a variable or category",
+    "MPI_T_ERR_INVALID: invalid use of the interface or bad parameter",
+};
+
+/* The class and string of any error code; NULL if it is none. */
+static const char *tide_err_describe(int code, int *cls)
+{
+    if (code >= 0 && code < MPI_ERR_LASTCODE) {
+        *cls = code;
+        return tide_mpi_err_strings[code];
+    }
+    if (code >= MPI_T_ERR_MEMORY && code <= MPI_T_ERR_INVALID) {
+        *cls = code;
+        return tide_mpit_err_strings[code - MPI_T_ERR_MEMORY];
+    }
+    return tide_err_user(code, cls);
+}
+
 int PMPI_Error_class(int errorcode, int *errorclass)
 {
     if (!errorclass)
         return tide_mpi_error(MPI_COMM_NULL, "MPI_Error_class", MPI_ERR_ARG,
                               "argument errorclass is a NULL pointer");
-    if (errorcode < 0 || errorcode >= MPI_ERR_LASTCODE)
+    int cls;
+    if (!tide_err_describe(errorcode, &cls))
         return tide_mpi_error(MPI_COMM_NULL, "MPI_Error_class", MPI_ERR_ARG,
                               "argument errorcode (%d) is not a valid error code", errorcode);
-    *errorclass = errorcode;
+    *errorclass = cls;
     return MPI_SUCCESS;
 }
 TIDE_MPI_WEAK(MPI_Error_class);
@@ -96,10 +131,12 @@ int PMPI_Error_string(int errorcode, char *string, int *resultlen)
     if (!string || !resultlen)
         return tide_mpi_error(MPI_COMM_NULL, "MPI_Error_string", MPI_ERR_ARG,
                               "argument %s is a NULL pointer", string ? "resultlen" : "string");
-    if (errorcode < 0 || errorcode >= MPI_ERR_LASTCODE)
+    int cls;
+    const char *s = tide_err_describe(errorcode, &cls);
+    if (!s)
         return tide_mpi_error(MPI_COMM_NULL, "MPI_Error_string", MPI_ERR_ARG,
                               "argument errorcode (%d) is not a valid error code", errorcode);
-    int n = snprintf(string, MPI_MAX_ERROR_STRING, "%s", tide_mpi_err_strings[errorcode]);
+    int n = snprintf(string, MPI_MAX_ERROR_STRING, "%s", s);
     *resultlen = n < MPI_MAX_ERROR_STRING ? n : MPI_MAX_ERROR_STRING - 1;
     return MPI_SUCCESS;
 }
@@ -113,14 +150,25 @@ int tide_mpi_error(MPI_Comm comm, const char *fn, int errclass, const char *fmt,
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
 
-    tide_comm_t *c = tide_comm_get(comm == MPI_COMM_NULL ? MPI_COMM_SELF : comm);
+    if (comm == MPI_COMM_NULL)
+        comm = MPI_COMM_SELF;
+    tide_comm_t *c = tide_comm_get(comm);
     MPI_Errhandler eh = c ? c->errhandler : MPI_ERRORS_ARE_FATAL;
-    const char *cls = (errclass > 0 && errclass < MPI_ERR_LASTCODE) ? tide_mpi_err_strings[errclass]
-                                                                    : "unknown error class";
+    int dummy;
+    const char *cls = tide_err_describe(errclass, &dummy);
+    if (!cls)
+        cls = "unknown error class";
     if (eh == MPI_ERRORS_RETURN) {
         tide_info("%s: %s (%s)", fn, msg, cls);
         return errclass;
     }
+    if (eh != MPI_ERRORS_ARE_FATAL && eh != MPI_ERRORS_ABORT) {
+        tide_info("%s: %s (%s); calling the user's error handler", fn, msg, cls);
+        if (tide_errh_call_user(eh, comm, errclass))
+            return errclass;
+    }
+    /* MPI_ERRORS_ABORT should end only the communicator's processes; Tide
+     * ends the whole job (as MPI_Abort does), documented in doc/comm.md. */
     tide_error("%s: %s (%s); error handler %s ends the job", fn, msg, cls,
                eh == MPI_ERRORS_ABORT ? "MPI_ERRORS_ABORT" : "MPI_ERRORS_ARE_FATAL");
     tide_rte_abort(errclass ? errclass : 1, msg);
@@ -142,11 +190,12 @@ int PMPI_Comm_set_errhandler(MPI_Comm comm, MPI_Errhandler errhandler)
     TIDE_MPI_CHECK_INIT(fn);
     tide_comm_t *c;
     TIDE_MPI_GET_COMM(fn, comm, c);
-    if (errhandler != MPI_ERRORS_ARE_FATAL && errhandler != MPI_ERRORS_RETURN &&
-        errhandler != MPI_ERRORS_ABORT)
+    if (!tide_errh_valid(errhandler))
         return tide_mpi_error(comm, fn, MPI_ERR_ERRHANDLER,
                               "argument errhandler (handle %d) is not a valid error handler",
                               (int)errhandler);
+    tide_errh_ref(errhandler);
+    tide_errh_unref(c->errhandler);
     c->errhandler = errhandler;
     return MPI_SUCCESS;
 }
@@ -159,6 +208,8 @@ int PMPI_Comm_get_errhandler(MPI_Comm comm, MPI_Errhandler *errhandler)
     tide_comm_t *c;
     TIDE_MPI_GET_COMM(fn, comm, c);
     TIDE_MPI_CHECK_PTR(fn, comm, errhandler, "errhandler");
+    /* The caller gets a new reference (freed with MPI_Errhandler_free). */
+    tide_errh_ref(c->errhandler);
     *errhandler = c->errhandler;
     return MPI_SUCCESS;
 }

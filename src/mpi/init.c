@@ -101,6 +101,7 @@ TIDE_MPI_WEAK(MPI_Finalized);
 int PMPI_Finalize(void)
 {
     TIDE_MPI_CHECK_INIT("MPI_Finalize");
+    tide_comm_finalize(); /* attribute delete callbacks of SELF, then WORLD */
     /* MPI_Finalize is collective over MPI_COMM_WORLD: nobody leaves while
      * a peer may still need it. */
     tide_mpi_req_drain_orphans();

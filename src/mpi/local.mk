@@ -5,8 +5,13 @@ libmpi_la_SOURCES = \
 	src/mpi/mpi_impl.h \
 	src/mpi/init.c \
 	src/mpi/comm.c \
+	src/mpi/comm_impl.h src/mpi/comm_ctx.c src/mpi/comm_create.c src/mpi/group.c \
+	src/mpi/attr.c src/mpi/errhandler.c src/mpi/info.c \
 	src/mpi/errors.c \
 	src/mpi/datatype.c \
+	src/mpi/dtype.h \
+	src/mpi/dtype.c \
+	src/mpi/dtype_api.c \
 	src/mpi/request.c \
 	src/mpi/pt2pt.c \
 	src/mpi/bsend.c \

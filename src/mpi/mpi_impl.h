@@ -28,19 +28,59 @@ typedef struct tide_mpi_global {
 
 extern tide_mpi_global_t tide_mpi;
 
+/* ---- communicators (comm.c, comm_create.c, group.c, attr.c) ----
+ *
+ * A communicator is an object in a handle table (handles are small ints:
+ * MPI_COMM_WORLD = 1, MPI_COMM_SELF = 2, created ones from 3 up).  Its
+ * context id `ctx` is even: point-to-point traffic uses ctx, collective
+ * traffic ctx + 1 (WORLD 0/1, SELF 2/3).  Ids are agreed by the members
+ * as MPICH does: each process keeps a bitmap of free ids, the members
+ * AND-reduce their bitmaps and all take the lowest id free everywhere
+ * (doc/comm.md).
+ *
+ * `rank`, `size` and `procs` describe the ranks point-to-point addresses:
+ * on an intracommunicator the group itself; on an intercommunicator
+ * (is_inter) `size`/`procs` are the REMOTE group (destinations and
+ * sources), `rank` is our rank in the local group (the envelope's source)
+ * and local_size/local_procs describe the local group.  MPI_Comm_size
+ * returns local_size.  tide_comm_proc() maps a point-to-point rank to the
+ * process (world rank).
+ *
+ * Internal exchanges of communicator construction run over tide_p2p_* on
+ * the parent's collective context (ctx + 1) with tags from
+ * TIDE_COMM_TAG_BASE (0x40000000) up; user-visible collectives must use
+ * tags below it on that context. */
+#define TIDE_COMM_TAG_BASE    0x40000000 /* 0x40000000..0x4fffffff: fixed internal tags */
+#define TIDE_COMM_TAG_ICREATE 0x50000000 /* | (tag & 0x0fffffff): MPI_Intercomm_create */
+#define TIDE_COMM_TAG_CGROUP  0x60000000 /* | (tag & 0x1fffffff): MPI_Comm_create_group */
+
+struct tide_attr;
+
 typedef struct tide_comm {
     MPI_Comm handle;
     int rank, size;
     uint32_t ctx;     /* context id of point-to-point traffic */
     int self_proc;    /* our process (world rank) */
-    const int *procs; /* comm rank -> world rank; NULL: identity */
+    const int *procs; /* p2p rank -> world rank; NULL: identity */
     MPI_Errhandler errhandler;
     char name[MPI_MAX_OBJECT_NAME];
+    /* owned by comm.c */
+    int is_inter;
+    int local_size;           /* == size on an intracommunicator */
+    const int *local_procs;   /* local group rank -> world rank; NULL: as procs */
+    struct tide_comm *local;  /* intercommunicator: internal intracommunicator of the local group */
+    int *owned;               /* the arrays procs/local_procs point into (freed with us) */
+    struct tide_attr *attrs;  /* cached attributes, in the order they were set */
+    MPI_Info info;            /* hints given by MPI_Comm_set_info (MPI_INFO_NULL: none) */
+    int named;                /* name set by the user (or predefined) */
 } tide_comm_t;
 
 /* NULL if the handle names no live communicator. */
 tide_comm_t *tide_comm_get(MPI_Comm comm);
 void tide_comm_init_predefined(void);
+/* MPI_Finalize: delete the attributes of MPI_COMM_SELF, then those of
+ * MPI_COMM_WORLD (their delete callbacks run, MPI 4.1 section 11.2.2). */
+void tide_comm_finalize(void);
 
 /* Report an error detected by MPI call `fn` on `comm` (MPI_COMM_NULL: no
  * communicator is involved, the MPI_COMM_SELF handler applies, as MPI 4.1
@@ -49,10 +89,47 @@ void tide_comm_init_predefined(void);
 int tide_mpi_error(MPI_Comm comm, const char *fn, int errclass, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* The process behind point-to-point rank `rank` of c (intercommunicators:
+ * a rank of the remote group). */
 static inline int tide_comm_proc(const tide_comm_t *c, int rank)
 {
     return c->procs ? c->procs[rank] : (c->size == 1 ? c->self_proc : rank);
 }
+
+/* The process behind local group rank r (intercommunicators: local group). */
+static inline int tide_comm_local_proc(const tide_comm_t *c, int r)
+{
+    const int *p = c->is_inter ? c->local_procs : c->procs;
+    return p ? p[r] : (c->local_size == 1 ? c->self_proc : r);
+}
+
+/* ---- attributes (attr.c) ---- */
+/* Copy c's attributes to the new communicator n (Comm_dup); delete them all
+ * (Comm_free).  Return an MPI error class (the callbacks' code). */
+int tide_attr_comm_copy(tide_comm_t *c, tide_comm_t *n);
+int tide_attr_comm_delete_all(tide_comm_t *c);
+/* For datatype constructors: MPI_Type_dup copies, MPI_Type_free deletes. */
+int tide_attr_type_copy(MPI_Datatype oldtype, MPI_Datatype newtype);
+int tide_attr_type_delete_all(MPI_Datatype type);
+
+/* ---- error handlers (errhandler.c) ---- */
+/* 1 if eh names a live error handler. */
+int tide_errh_valid(MPI_Errhandler eh);
+void tide_errh_ref(MPI_Errhandler eh);
+void tide_errh_unref(MPI_Errhandler eh);
+/* Call the user function of a created handler for comm; 0 if eh is
+ * predefined (nothing called), 1 if called. */
+int tide_errh_call_user(MPI_Errhandler eh, MPI_Comm comm, int code);
+/* The largest error code in use (MPI_LASTUSEDCODE). */
+int tide_err_lastused(void);
+/* The string of a code added with MPI_Add_error_code/class, or NULL; its
+ * class in *cls. */
+const char *tide_err_user(int code, int *cls);
+
+/* ---- info (info.c) ---- */
+int tide_info_valid(MPI_Info info);
+int tide_info_dup_internal(MPI_Info in, MPI_Info *out);
+void tide_info_free_internal(MPI_Info info);
 
 /* ---- datatypes (datatype.c) ---- */
 /* Size in bytes of a valid datatype, or -1 if dt is not one. */
