@@ -10,6 +10,7 @@ libtidewire_la_SOURCES = \
 libtidewire_la_CFLAGS = $(AM_CFLAGS) $(HWLOC_CFLAGS)
 libtidewire_la_LIBADD = $(HWLOC_LIBS)
 if HAVE_VERBS
+libtidewire_la_SOURCES += src/wire/roce.c
 libtidewire_la_CFLAGS += $(VERBS_CFLAGS)
 libtidewire_la_LIBADD += $(VERBS_LIBS)
 endif

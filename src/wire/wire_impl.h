@@ -9,10 +9,9 @@
 
 #define TIDE_WIRE_HAVE_UDP 1
 #define TIDE_WIRE_HAVE_ETH 1
-/* TIDE_WIRE_HAVE_ROCE is defined by the build rules that compile roce.c
- * (src/wire/roce.mk: libtidewire_la_CFLAGS += -DTIDE_WIRE_HAVE_ROCE=1 in
- * its HAVE_VERBS block); wire.c then offers "roce" and tries it first in the
- * automatic rule.  roce.c provides the three roce symbols below. */
+#ifdef TIDE_HAVE_VERBS /* roce.c is built with libibverbs (src/wire/local.mk) */
+#define TIDE_WIRE_HAVE_ROCE 1
+#endif
 
 extern const tide_wire_ops_t tide_wire_sim_ops;
 extern const tide_wire_ops_t tide_wire_udp_ops;
