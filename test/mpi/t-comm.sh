@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Communicators, groups, attributes, error handlers and info
+# (test/mpi/comm.c, group.c, comm_attr.c) as singletons and under mpirun
+# at 2, 4 and 6 ranks (4 and 6 oversubscribed) on the udp wire, and once
+# with the progress thread off.
+. "$TIDE_SRCDIR/test/lib.sh"
+progs="comm group comm_attr"
+for p in $progs; do
+    tide_build "test/mpi/$p.c" "$T/$p"
+done
+for p in $progs; do
+    note "singleton $p"
+    "$T/$p" || fail "$p failed as a singleton"
+done
+[ -x "$MPIRUN" ] || skip "mpirun is not built (singleton runs passed)"
+run() {
+    note "mpirun $*"
+    "$MPIRUN" --timeout 180 -x TIDE_WIRE=udp "$@" || fail "failed: mpirun $*"
+}
+for np in 2 4 6; do
+    for p in $progs; do
+        run -np "$np" --oversubscribe "$T/$p"
+    done
+done
+run -np 3 --oversubscribe -x TIDE_ASYNC_PROGRESS=0 "$T/comm"
+assert_no_leftovers
