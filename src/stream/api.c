@@ -284,58 +284,66 @@ static int tide_api_writable(tide_stream_t *s, void *arg)
     return tide_api_send_check(s) != 0 || (tide_tcb_synced(s) && tide_sbuf_space(s) > 0);
 }
 
+/* Append from the iovecs at (*i, *off) while the send buffer has room;
+ * called with the TCB owned and the stack unlocked.  Returns bytes taken. */
+static size_t tide_api_copy_in(tide_stream_t *s, const struct iovec *iov, int iovcnt, int *i,
+                               size_t *off)
+{
+    size_t copied = 0;
+    while (*i < iovcnt) {
+        size_t left = iov[*i].iov_len - *off;
+        uint32_t want = left > UINT32_MAX / 2 ? UINT32_MAX / 2 : (uint32_t)left;
+        uint32_t n = tide_sbuf_append(s, (const uint8_t *)iov[*i].iov_base + *off, want);
+        copied += n;
+        *off += n;
+        if (*off == iov[*i].iov_len) {
+            (*i)++;
+            *off = 0;
+        }
+        if (n < want)
+            break;
+    }
+    return copied;
+}
+
+/* No room (or not yet connected): 0 to retry, else the error to return. */
+static int tide_api_send_wait(tide_stream_t *s, int flags)
+{
+    if (flags & TIDE_STREAM_DONTWAIT)
+        return -EAGAIN;
+    tide_tcb_release(s);
+    int rc = tide_api_wait(s, tide_api_writable, NULL, s->o.sndtimeo);
+    tide_tcb_lock(s);
+    return rc;
+}
+
 ssize_t tide_stream_sendv(tide_stream_t *s, const struct iovec *iov, int iovcnt, int flags)
 {
     tide_stream_stack_t *st = s->st;
-    size_t total = 0, copied = 0;
-    for (int i = 0; i < iovcnt; i++)
-        total += iov[i].iov_len;
+    size_t total = 0, copied = 0, off = 0;
+    for (int k = 0; k < iovcnt; k++)
+        total += iov[k].iov_len;
     pthread_mutex_lock(&st->lock);
     tide_tcb_lock(s);
     int i = 0;
-    size_t off = 0;
     ssize_t rc = 0;
     while (copied < total) {
-        int e = tide_api_send_check(s);
-        if (e) {
-            rc = e;
+        rc = tide_api_send_check(s);
+        if (rc == 0 && (!tide_tcb_synced(s) || tide_sbuf_space(s) == 0)) {
+            rc = tide_api_send_wait(s, flags);
+            if (rc == 0)
+                continue;
+        }
+        if (rc)
             break;
-        }
-        if (!tide_tcb_synced(s) || tide_sbuf_space(s) == 0) {
-            if (flags & TIDE_STREAM_DONTWAIT) {
-                rc = -EAGAIN;
-                break;
-            }
-            tide_tcb_release(s);
-            rc = tide_api_wait(s, tide_api_writable, NULL, s->o.sndtimeo);
-            tide_tcb_lock(s);
-            if (rc)
-                break;
-            continue;
-        }
-        /* Copy with the stack unlocked; the TCB stays ours. */
-        pthread_mutex_unlock(&st->lock);
-        while (i < iovcnt) {
-            size_t left = iov[i].iov_len - off;
-            uint32_t want = left > UINT32_MAX / 2 ? UINT32_MAX / 2 : (uint32_t)left;
-            uint32_t n = tide_sbuf_append(s, (const uint8_t *)iov[i].iov_base + off, want);
-            copied += n;
-            off += n;
-            if (off == iov[i].iov_len) {
-                i++;
-                off = 0;
-            }
-            if (n < want || n == 0)
-                break;
-        }
+        pthread_mutex_unlock(&st->lock); /* copy unlocked; the TCB stays ours */
+        copied += tide_api_copy_in(s, iov, iovcnt, &i, &off);
         pthread_mutex_lock(&st->lock);
     }
     s->corked = (flags & TIDE_STREAM_MORE) != 0;
     tide_tcb_release(s);
     pthread_mutex_unlock(&st->lock);
-    if (copied > 0)
-        return (ssize_t)copied;
-    return rc;
+    return copied > 0 ? (ssize_t)copied : rc;
 }
 
 ssize_t tide_stream_send(tide_stream_t *s, const void *buf, size_t len, int flags)
@@ -453,6 +461,24 @@ static int tide_api_recv_wait(tide_stream_t *s, uint8_t *buf, size_t len, size_t
     return rb.done ? 0 : rc; /* done empty: EOF or error, seen by the caller's loop */
 }
 
+/* Copy what is readable into buf[copied..len); with PEEK from offset
+ * `copied` of the unread data, without consuming.  Returns bytes copied. */
+static size_t tide_api_recv_copy(tide_stream_t *s, uint8_t *buf, size_t len, size_t copied,
+                                 int peek)
+{
+    uint32_t unread = s->rd_shut ? 0 : tide_api_unread(s);
+    size_t have = peek ? (unread > copied ? unread - copied : 0) : unread;
+    if (!have || copied >= len)
+        return 0;
+    uint32_t n = (uint32_t)(have < len - copied ? have : len - copied);
+    pthread_mutex_unlock(&s->st->lock); /* copy unlocked; the TCB stays ours */
+    tide_api_copy_out(s, peek ? (uint32_t)copied : 0, buf + copied, n);
+    pthread_mutex_lock(&s->st->lock);
+    if (!peek)
+        tide_api_consume(s, n);
+    return n;
+}
+
 ssize_t tide_stream_recv(tide_stream_t *s, void *buf, size_t len, int flags)
 {
     tide_stream_stack_t *st = s->st;
@@ -465,22 +491,10 @@ ssize_t tide_stream_recv(tide_stream_t *s, void *buf, size_t len, int flags)
     pthread_mutex_lock(&st->lock);
     tide_tcb_lock(s);
     size_t copied = 0;
-    ssize_t rc = 0;
+    ssize_t rc;
     for (;;) {
-        uint32_t unread = tide_api_unread(s);
-        if (s->rd_shut)
-            unread = 0;
-        size_t have = peek ? (unread > copied ? unread - copied : 0) : unread;
-        if (have && copied < len) {
-            uint32_t n = (uint32_t)(have < len - copied ? have : len - copied);
-            pthread_mutex_unlock(&st->lock);
-            tide_api_copy_out(s, peek ? (uint32_t)copied : 0, (uint8_t *)buf + copied, n);
-            pthread_mutex_lock(&st->lock);
-            if (!peek)
-                tide_api_consume(s, n);
-            copied += n;
-        }
-        if (copied >= target || copied == len) {
+        copied += tide_api_recv_copy(s, buf, len, copied, peek);
+        if (copied >= target) {
             rc = (ssize_t)copied;
             break;
         }
@@ -492,12 +506,8 @@ ssize_t tide_stream_recv(tide_stream_t *s, void *buf, size_t len, int flags)
         }
         int w = tide_api_recv_wait(s, (uint8_t *)buf + copied, len - copied, target - copied, peek,
                                    &copied);
-        if (w < 0 && copied == 0) {
-            rc = w;
-            break;
-        }
         if (w < 0) {
-            rc = (ssize_t)copied;
+            rc = copied ? (ssize_t)copied : w;
             break;
         }
     }
