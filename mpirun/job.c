@@ -370,11 +370,13 @@ void tide_mpirun_job_kill_groups(tide_mpirun_job_t *job)
  * connection dropped as "finalized", but then it is already exiting.  We
  * record the finalize only while the process is not exiting (server.c), so a
  * rank seen as connected but not finalized really skipped MPI_Finalize. */
+/* A rank's own PMIx_Abort is recorded before the rank is released from
+ * it, so an exit that follows an abort is always seen as the abort. */
 static void job_classify(tide_mpirun_job_t *job, tide_mpirun_rank_t *r)
 {
     int st = r->wstatus, ar, ac;
     char msg[8];
-    if (tide_mpirun_server_abort_get(&ar, &ac, msg, sizeof(msg))) {
+    if (tide_mpirun_server_abort_get(&ar, &ac, msg, sizeof(msg)) && ar == r->rank) {
         int code = ac & 0xff;
         tide_mpirun_job_end(job, TIDE_MPIRUN_END_ABORT, ar, code == 0 && ac != 0 ? 1 : code);
     } else if (WIFSIGNALED(st)) {
@@ -387,23 +389,34 @@ static void job_classify(tide_mpirun_job_t *job, tide_mpirun_rank_t *r)
     }
 }
 
-void tide_mpirun_job_reap(tide_mpirun_job_t *job)
+static void job_reaped(tide_mpirun_job_t *job, pid_t pid, int st)
+{
+    for (int i = 0; i < job->np; i++) {
+        tide_mpirun_rank_t *r = &job->ranks[i];
+        if (r->pid != pid || !r->running)
+            continue;
+        r->running = 0;
+        r->wstatus = st;
+        job->nrunning--;
+        tide_mpirun_iof_drain_rank(job, i);
+        job_classify(job, r);
+        return;
+    }
+}
+
+/* When one rank dies, others often fail right after it (their PMIx
+ * connection or peer is gone), and waitpid(-1) returns dead children in no
+ * particular order.  first is the pid of the SIGCHLD we were woken by,
+ * i.e. the first child that died since the last reap: it goes first, so
+ * the root cause is the one reported. */
+void tide_mpirun_job_reap(tide_mpirun_job_t *job, pid_t first)
 {
     int st;
     pid_t pid;
-    while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-        for (int i = 0; i < job->np; i++) {
-            tide_mpirun_rank_t *r = &job->ranks[i];
-            if (r->pid != pid || !r->running)
-                continue;
-            r->running = 0;
-            r->wstatus = st;
-            job->nrunning--;
-            tide_mpirun_iof_drain_rank(job, i);
-            job_classify(job, r);
-            break;
-        }
-    }
+    if (first > 0 && waitpid(first, &st, WNOHANG) == first)
+        job_reaped(job, first, st);
+    while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+        job_reaped(job, pid, st);
 }
 
 int tide_mpirun_job_exit_code(const tide_mpirun_job_t *job)

@@ -40,10 +40,10 @@ int tide_mpirun_loop_signals_block(void)
     return 0;
 }
 
-static void loop_on_signal(tide_mpirun_job_t *job, int sig)
+static void loop_on_signal(tide_mpirun_job_t *job, int sig, pid_t pid)
 {
     switch (sig) {
-    case SIGCHLD: tide_mpirun_job_reap(job); break;
+    case SIGCHLD: tide_mpirun_job_reap(job, pid); break;
     case SIGUSR1:
     case SIGUSR2: tide_mpirun_job_signal_all(job, sig); break;
     default: /* SIGINT, SIGTERM, SIGHUP */
@@ -60,7 +60,7 @@ static void loop_read_signals(tide_mpirun_job_t *job)
 {
     struct signalfd_siginfo si;
     while (read(loop_sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-        loop_on_signal(job, (int)si.ssi_signo);
+        loop_on_signal(job, (int)si.ssi_signo, (pid_t)si.ssi_pid);
 }
 
 static void loop_check_abort(tide_mpirun_job_t *job)
@@ -106,7 +106,7 @@ int tide_mpirun_loop_run(tide_mpirun_job_t *job)
     }
     if (job->opts->timeout_s > 0)
         deadline = tide_time_ns() + (uint64_t)job->opts->timeout_s * 1000000000ull;
-    tide_mpirun_job_reap(job); /* a rank may be gone already */
+    tide_mpirun_job_reap(job, 0); /* a rank may be gone already */
     while (job->nrunning > 0) {
         int n = 0;
         if (pfd != NULL) {
@@ -120,10 +120,12 @@ int tide_mpirun_loop_run(tide_mpirun_job_t *job)
             poll(&one, 1, to < 0 || to > 100 ? 100 : to); /* degraded: signals only */
         } else {
             tide_mpirun_iof_handle(job, pfd + 2, n - 2);
-            if (pfd[1].revents)
-                loop_check_abort(job);
         }
+        /* deaths before aborts: an abort that other ranks' deaths provoked
+         * must not hide them; a rank's own abort is known either way */
         loop_read_signals(job);
+        if (pfd != NULL && pfd[1].revents)
+            loop_check_abort(job);
         loop_tick(job, deadline);
     }
     free(pfd);

@@ -278,5 +278,8 @@ int main(int argc, char **argv)
     tide_mpirun_tmpdir_remove(job.tmpdir);
     free(job.ranks);
     free(opts.envs);
-    return rc;
+    /* _exit: the PMIx progress thread is still running (see server.c), so
+     * no library destructors may run under it. */
+    fflush(NULL);
+    _exit(rc);
 }

@@ -123,7 +123,7 @@ void tide_mpirun_server_finalize(tide_mpirun_job_t *job);
 
 /* job.c */
 int tide_mpirun_job_spawn(tide_mpirun_job_t *job, int rank);
-void tide_mpirun_job_reap(tide_mpirun_job_t *job);
+void tide_mpirun_job_reap(tide_mpirun_job_t *job, pid_t first);
 void tide_mpirun_job_end(tide_mpirun_job_t *job, tide_mpirun_end_t why, int rank, int code);
 void tide_mpirun_job_signal_all(tide_mpirun_job_t *job, int sig);
 void tide_mpirun_job_kill_tick(tide_mpirun_job_t *job, uint64_t now_ns);

@@ -366,17 +366,16 @@ int tide_mpirun_server_abort_get(int *rank, int *code, char *msg, size_t msglen)
     return pending;
 }
 
+/* We do not call PMIx_server_finalize: in PMIx 4.2.2 it crashes or
+ * deadlocks now and then (about one run in 25) when clients went away
+ * without PMIx_Finalize, i.e. exactly after a failed job.  mpirun exits
+ * right after this; the kernel closes the server's sockets and main.c
+ * removes the temporary directory the server used. */
 void tide_mpirun_server_finalize(tide_mpirun_job_t *job)
 {
     if (!srv_up)
         return;
     srv_up = 0;
-    srv_wait_t w = SRV_WAIT_INIT;
-    PMIx_server_deregister_nspace(job->nspace, srv_wait_cb, &w);
-    srv_wait_for(&w, PMIX_SUCCESS);
-    pmix_status_t rc = PMIx_server_finalize();
-    if (rc != PMIX_SUCCESS)
-        tide_warn("PMIx_server_finalize: %s", PMIx_Error_string(rc));
     close(srv_wake_fd);
     srv_wake_fd = -1;
 }

@@ -110,7 +110,16 @@ int main(int argc, char **argv)
     } else if (strcmp(mode, "nofinalize") == 0) {
         sleep(100);
     } else {
-        fence(); /* never completes: a rank is gone */
+        /* Never completes: a rank is gone.  PMIx may fail the fence when it
+         * sees the rank's connection drop; we then wait to be killed like a
+         * hung rank, rather than exit non-zero ourselves, which mpirun could
+         * see before the failure that caused it (the exiting rank closes
+         * its socket before the kernel reports its death). */
+        pmix_info_t info;
+        int yes = 1;
+        PMIX_INFO_LOAD(&info, PMIX_COLLECT_DATA, &yes, PMIX_BOOL);
+        if (PMIx_Fence(NULL, 0, &info, 1) != PMIX_SUCCESS)
+            pause();
         return 97;
     }
     fflush(stdout);
