@@ -26,6 +26,14 @@ for mtu in 1500 9000; do
     net_run 1 "$C" -w eth -n 8 local || fail "eth: endpoints on one host see only their own frames"
 done
 
+# TIDE_ETH_IF as a comma list: the local rank picks its item, the last item
+# serves ranks beyond the list
+net_run 1 env TIDE_ETH_IF=nosuch0,eth0 "$C" -w eth -r 1 open >/dev/null || fail "rank 1 of nosuch0,eth0"
+net_run 1 env TIDE_ETH_IF=nosuch0,eth0 "$C" -w eth -r 5 open >/dev/null || fail "rank 5 of nosuch0,eth0"
+rc=0
+net_run 1 env TIDE_ETH_IF=nosuch0,eth0 "$C" -w eth -r 0 open 2>/dev/null || rc=$?
+[ "$rc" = 19 ] || fail "rank 0 of nosuch0,eth0 should get nosuch0 (ENODEV), got $rc"
+
 # errors: a missing interface (ENODEV = 19), no CAP_NET_RAW (EPERM = 1)
 rc=0
 net_run 1 env TIDE_ETH_IF=nosuch0 "$C" -w eth open 2>"$T/err" || rc=$?

@@ -27,8 +27,20 @@ grep -q "no-such-if0" "$T/err" || fail "missing interface: message does not name
 rc=0
 TIDE_UDP_ADDR=0.0.0.0 "$C" -w udp open 2>/dev/null || rc=$?
 [ "$rc" = 22 ] || fail "wildcard address: expected EINVAL, got $rc"
-# IPv6 loopback works when the host has it
+# IPv6 loopback works too when the host has it
 if [ -e /proc/net/if_inet6 ] && grep -q '^0*1 ' /proc/net/if_inet6; then
-    TIDE_UDP_ADDR=::1 "$C" -w udp -n 3 local || fail "udp over ::1"
+    export TIDE_UDP_ADDR=::1
+    "$C" -w udp -n 3 local || fail "udp over ::1: endpoints in one process"
+    "$C" -w udp -a "$T/addr6" -n 2 -t 20 server >"$T/server6.log" 2>&1 &
+    spid6=$!
+    tide_on_exit "kill $spid6"
+    "$C" -w udp -a "$T/addr6" client >"$T/client6.log" 2>&1 || {
+        cat "$T/client6.log"
+        fail "udp conformance over ::1"
+    }
+    grep -q "udp:\[::1\]" "$T/client6.log" || fail "not on ::1"
+    wait $spid6 || fail "IPv6 server exited with $?"
+else
+    note "no IPv6 loopback: IPv6 not tested"
 fi
 exit 0

@@ -11,8 +11,9 @@
  *       on one device: each sees exactly the frames sent to it.
  *   wire_conform open                              opens an endpoint and exits
  *       with the error number (0 on success), for the error-path tests.
- * Common options: -w WIRE (TIDE_WIRE), -d DEVICE, -s MAXSIZE (stop the size
- * sweep there).  Output is TAP-like ("ok 3 - sizes"); exit 0 if all passed. */
+ * Common options: -w WIRE (TIDE_WIRE), -d DEVICE, -r LOCAL_RANK (picks from
+ * comma lists of devices), -s MAXSIZE (stop the size sweep there).  Output is TAP-like ("ok 3 -
+ * sizes"); exit 0 if all passed. */
 #include "config.h"
 
 #include <errno.h>
@@ -27,7 +28,7 @@
 #define MAX_EPS 16
 
 static const char *opt_wire, *opt_dev, *opt_addr;
-static int opt_n = 1, opt_secs = 30;
+static int opt_n = 1, opt_secs = 30, opt_rank = -1;
 static uint32_t opt_maxsize;
 static int tests_run, tests_failed;
 
@@ -42,7 +43,7 @@ static void report(int ok, const char *name)
 
 static int wire_open_one(tide_wire_t **w)
 {
-    tide_wire_config_t c = {.kind = opt_wire, .device = opt_dev, .local_rank = -1};
+    tide_wire_config_t c = {.kind = opt_wire, .device = opt_dev, .local_rank = opt_rank};
     return tide_wire_open(&c, w);
 }
 
@@ -474,7 +475,7 @@ static int run_open(void)
 int main(int argc, char **argv)
 {
     int c;
-    while ((c = getopt(argc, argv, "w:d:a:n:t:s:")) != -1) {
+    while ((c = getopt(argc, argv, "w:d:a:n:t:s:r:")) != -1) {
         switch (c) {
         case 'w': opt_wire = optarg; break;
         case 'd': opt_dev = optarg; break;
@@ -482,6 +483,7 @@ int main(int argc, char **argv)
         case 'n': opt_n = atoi(optarg); break;
         case 't': opt_secs = atoi(optarg); break;
         case 's': opt_maxsize = (uint32_t)atoi(optarg); break;
+        case 'r': opt_rank = atoi(optarg); break;
         default: return 2;
         }
     }
