@@ -734,8 +734,8 @@ static void roce_tx_fill(roce_wire_t *r, const tide_wire_tx_t *tx, size_t len, u
     if (len <= r->max_inline) {
         wr->send_flags |= IBV_SEND_INLINE;
         for (uint32_t k = 0; k < tx->iovcnt; k++)
-            sge[k] = (struct ibv_sge){(uintptr_t)tx->iov[k].iov_base, (uint32_t)tx->iov[k].iov_len,
-                                      0};
+            sge[k] =
+                (struct ibv_sge){(uintptr_t)tx->iov[k].iov_base, (uint32_t)tx->iov[k].iov_len, 0};
         wr->num_sge = (int)tx->iovcnt;
         return;
     }

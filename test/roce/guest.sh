@@ -111,11 +111,11 @@ EOF
     rm -rf "$d"
 }
 
-# Start one guest in the background: qemu_start ID MEM OUTDIR [netdev args].
+# Start one guest in the background: qemu_start ID MEM OUTDIR CPUS [netdev args].
 qemu_start() {
-    id=$1 mem=$2 out=$3
-    shift 3
-    qemu-system-x86_64 -accel tcg,thread=multi -smp 2 -m "$mem" -nodefaults -no-reboot \
+    id=$1 mem=$2 out=$3 smp=$4
+    shift 4
+    qemu-system-x86_64 -accel tcg,thread=multi -smp "$smp" -m "$mem" -nodefaults -no-reboot \
         -display none -monitor none -serial "file:$out/console-$id" \
         -kernel "/boot/vmlinuz-$KVER" -initrd "$CACHE/initrd-$KVER.cpio.gz" \
         -append "console=ttyS0 quiet panic=-1 tide_script=$ME tide_id=$id tide_out=$out" \
@@ -184,7 +184,7 @@ host_main() {
     case $mode in
     one)
         printf '%s\n' "$*" >"$OUT/cmd-a"
-        qemu_start a "$MEM" "$OUT"
+        qemu_start a "$MEM" "$OUT" 2
         qemu_wait a
         rc=$(guest_rc a)
         ;;
@@ -197,9 +197,9 @@ host_main() {
         printf '%s\n' "$b" >"$OUT/cmd-b"
         pa=$((20000 + $$ % 20000)) pb=$((20001 + $$ % 20000))
         half=$((MEM / 2))
-        qemu_start a "$half" "$OUT" -netdev "socket,id=n0,udp=127.0.0.1:$pb,localaddr=127.0.0.1:$pa" \
+        qemu_start a "$half" "$OUT" 1 -netdev "socket,id=n0,udp=127.0.0.1:$pb,localaddr=127.0.0.1:$pa" \
             -device virtio-net-pci,netdev=n0,mac=52:54:00:71:de:0a
-        qemu_start b "$half" "$OUT" -netdev "socket,id=n0,udp=127.0.0.1:$pa,localaddr=127.0.0.1:$pb" \
+        qemu_start b "$half" "$OUT" 1 -netdev "socket,id=n0,udp=127.0.0.1:$pa,localaddr=127.0.0.1:$pb" \
             -device virtio-net-pci,netdev=n0,mac=52:54:00:71:de:0b
         qemu_wait a b
         rc=$(guest_rc a)
