@@ -133,8 +133,7 @@ static int spawn_fds_open(spawn_fds_t *f, int rank)
     } else if ((f->in[0] = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
         goto fail;
     }
-    if (pipe2(f->out, O_CLOEXEC) < 0 || pipe2(f->err, O_CLOEXEC) < 0 ||
-        pipe2(f->st, O_CLOEXEC) < 0)
+    if (pipe2(f->out, O_CLOEXEC) < 0 || pipe2(f->err, O_CLOEXEC) < 0 || pipe2(f->st, O_CLOEXEC) < 0)
         goto fail;
     return 0;
 fail:;
@@ -171,8 +170,7 @@ fail:
 }
 
 /* After fork, in mpirun: keep our ends, learn whether exec worked. */
-static int spawn_parent(tide_mpirun_job_t *job, tide_mpirun_rank_t *r, spawn_fds_t *f,
-                        pid_t pid)
+static int spawn_parent(tide_mpirun_job_t *job, tide_mpirun_rank_t *r, spawn_fds_t *f, pid_t pid)
 {
     int child_err = 0;
     __atomic_store_n(&r->pid, pid, __ATOMIC_SEQ_CST); /* the PMIx thread reads it */
@@ -195,8 +193,8 @@ static int spawn_parent(tide_mpirun_job_t *job, tide_mpirun_rank_t *r, spawn_fds
         fcntl(job->stdin_dst, F_SETFL, O_NONBLOCK);
     }
     if (n > 0) {
-        fprintf(stderr, "mpirun: cannot start %s as rank %d: %s\n", job->opts->argv[0],
-                r->rank, strerror(child_err));
+        fprintf(stderr, "mpirun: cannot start %s as rank %d: %s\n", job->opts->argv[0], r->rank,
+                strerror(child_err));
         return -child_err;
     }
     return 0;
@@ -285,9 +283,8 @@ static void job_describe(const tide_mpirun_job_t *job, char *buf, size_t len)
                  job->end_code);
         break;
     case TIDE_MPIRUN_END_SIGNAL:
-        snprintf(buf, len, "rank %d (pid %d) was killed by signal %d (%s)", r->rank,
-                 (int)r->pid, job->end_code - 128,
-                 tide_mpirun_signame(job->end_code - 128, sig, sizeof(sig)));
+        snprintf(buf, len, "rank %d (pid %d) was killed by signal %d (%s)", r->rank, (int)r->pid,
+                 job->end_code - 128, tide_mpirun_signame(job->end_code - 128, sig, sizeof(sig)));
         break;
     case TIDE_MPIRUN_END_NOFINALIZE:
         snprintf(buf, len,
@@ -296,8 +293,7 @@ static void job_describe(const tide_mpirun_job_t *job, char *buf, size_t len)
                  r->rank, (int)r->pid);
         break;
     case TIDE_MPIRUN_END_TIMEOUT:
-        snprintf(buf, len, "the job ran longer than --timeout %d seconds",
-                 job->opts->timeout_s);
+        snprintf(buf, len, "the job ran longer than --timeout %d seconds", job->opts->timeout_s);
         break;
     case TIDE_MPIRUN_END_KILLED:
         snprintf(buf, len, "received %s",

@@ -80,8 +80,7 @@ static int opt_int(opt_cursor_t *c, int min, int *out)
     errno = 0;
     long x = strtol(v, &end, 10);
     if (errno != 0 || end == v || *end != '\0' || x < min || x > INT_MAX) {
-        fprintf(stderr, "mpirun: %s: '%s' is not a whole number >= %d\n", c->argv[c->i], v,
-                min);
+        fprintf(stderr, "mpirun: %s: '%s' is not a whole number >= %d\n", c->argv[c->i], v, min);
         return -EINVAL;
     }
     *out = (int)x;
@@ -121,8 +120,7 @@ static int opt_env(opt_cursor_t *c, tide_mpirun_opts_t *o)
         return -EINVAL;
     }
     if (strchr(v, '=') == NULL && getenv(v) == NULL)
-        fprintf(stderr, "mpirun: warning: -x %s: %s is not set in mpirun's environment\n", v,
-                v);
+        fprintf(stderr, "mpirun: warning: -x %s: %s is not set in mpirun's environment\n", v, v);
     o->envs[o->nenvs++] = (char *)v;
     return 0;
 }

@@ -54,13 +54,13 @@ typedef struct tide_mpirun_ostream {
 
 typedef struct tide_mpirun_rank {
     int rank;
-    pid_t pid;      /* 0 before start */
-    int running;    /* started and not yet reaped */
-    int wstatus;    /* from waitpid once reaped */
-    int connected;  /* PMIx client connected (set by the PMIx thread) */
-    int finalized;  /* PMIx client finalized (set by the PMIx thread) */
-    int bound;      /* cpus below is a binding */
-    cpu_set_t cpus; /* binding, applied in the child before exec */
+    pid_t pid;       /* 0 before start */
+    int running;     /* started and not yet reaped */
+    int wstatus;     /* from waitpid once reaped */
+    int connected;   /* PMIx client connected (set by the PMIx thread) */
+    int finalized;   /* PMIx client finalized (set by the PMIx thread) */
+    int bound;       /* cpus below is a binding */
+    cpu_set_t cpus;  /* binding, applied in the child before exec */
     char where[160]; /* "bound to core 3 (package 0): cpus 3" */
     tide_mpirun_ostream_t out, err;
 } tide_mpirun_rank_t;
@@ -88,8 +88,8 @@ typedef struct tide_mpirun_job {
     uint64_t jobkey;
     /* end of the job */
     tide_mpirun_end_t end;
-    int end_rank; /* rank the reason is about, -1 if none */
-    int end_code; /* exit code mpirun will return */
+    int end_rank;  /* rank the reason is about, -1 if none */
+    int end_code;  /* exit code mpirun will return */
     int kill_sent; /* 0 none, 1 SIGTERM (or forwarded signal), 2 SIGKILL */
     uint64_t kill_deadline_ns;
     /* stdin forwarding to rank 0 */

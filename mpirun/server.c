@@ -91,9 +91,9 @@ static pmix_status_t srv_client_finalized(const pmix_proc_t *proc, void *obj,
 /* The client stays blocked in PMIx_Abort until cbfunc runs; we record the
  * request first so that whatever the rank does next (it usually exits with
  * the same code) is already known to be an abort. */
-static pmix_status_t srv_abort_fn(const pmix_proc_t *proc, void *obj, int status,
-                                  const char msg[], pmix_proc_t procs[], size_t nprocs,
-                                  pmix_op_cbfunc_t cbfunc, void *cbdata)
+static pmix_status_t srv_abort_fn(const pmix_proc_t *proc, void *obj, int status, const char msg[],
+                                  pmix_proc_t procs[], size_t nprocs, pmix_op_cbfunc_t cbfunc,
+                                  void *cbdata)
 {
     pthread_mutex_lock(&srv_lock);
     if (!srv_abort.pending) {
@@ -115,8 +115,8 @@ static void srv_fence_release(void *cbdata)
 }
 
 static pmix_status_t srv_fence_nb(const pmix_proc_t procs[], size_t nprocs,
-                                  const pmix_info_t info[], size_t ninfo, char *data,
-                                  size_t ndata, pmix_modex_cbfunc_t cbfunc, void *cbdata)
+                                  const pmix_info_t info[], size_t ninfo, char *data, size_t ndata,
+                                  pmix_modex_cbfunc_t cbfunc, void *cbdata)
 {
     char *copy = NULL;
     if (ndata > 0) {
@@ -199,7 +199,10 @@ static pmix_status_t srv_wait_for(srv_wait_t *w, pmix_status_t rc)
     return w->status;
 }
 
-#define SRV_WAIT_INIT {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, PMIX_SUCCESS}
+#define SRV_WAIT_INIT                                                        \
+    {                                                                        \
+        PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, PMIX_SUCCESS \
+    }
 
 static void srv_add_proc(void *list, const tide_mpirun_job_t *job, int rank)
 {
@@ -266,8 +269,7 @@ static void srv_add_job(void *list, const tide_mpirun_job_t *job, const char *pe
 
 /* The node and process maps, in the library's own regex encoding; the
  * process map wants the rank list spelled out ("0,1,2"), not a range. */
-static int srv_maps(const tide_mpirun_job_t *job, const char *peers, char **nodemap,
-                    char **procmap)
+static int srv_maps(const tide_mpirun_job_t *job, const char *peers, char **nodemap, char **procmap)
 {
     pmix_status_t rc = PMIx_generate_regex(job->hostname, nodemap);
     if (rc == PMIX_SUCCESS)
@@ -295,8 +297,8 @@ static int srv_register_nspace(tide_mpirun_job_t *job)
     PMIx_Info_list_convert(list, &darray);
     PMIx_Info_list_release(list);
 
-    pmix_status_t rc = PMIx_server_register_nspace(job->nspace, job->np, darray.array,
-                                                   darray.size, srv_wait_cb, &w);
+    pmix_status_t rc = PMIx_server_register_nspace(job->nspace, job->np, darray.array, darray.size,
+                                                   srv_wait_cb, &w);
     rc = srv_wait_for(&w, rc);
     ret = 0;
     if (rc != PMIX_SUCCESS) {
@@ -318,8 +320,8 @@ int tide_mpirun_server_register(tide_mpirun_job_t *job)
         pmix_proc_t proc;
         srv_wait_t w = SRV_WAIT_INIT;
         PMIX_LOAD_PROCID(&proc, job->nspace, (pmix_rank_t)i);
-        pmix_status_t rc = PMIx_server_register_client(&proc, getuid(), getgid(),
-                                                       &job->ranks[i], srv_wait_cb, &w);
+        pmix_status_t rc =
+            PMIx_server_register_client(&proc, getuid(), getgid(), &job->ranks[i], srv_wait_cb, &w);
         rc = srv_wait_for(&w, rc);
         if (rc != PMIX_SUCCESS) {
             tide_error("PMIx_server_register_client(rank %d): %s", i, PMIx_Error_string(rc));

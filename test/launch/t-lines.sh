@@ -9,7 +9,7 @@ for tag in "" --tag-output; do
     launch_expect_rc 0
     sed 's/^\[1,[01]\]<stdout>: //' "$T/out" >"$T/body"
     [ "$(wc -l <"$T/body")" = 100 ] || fail "$tag: expected 100 lines, got $(wc -l <"$T/body")"
-    bad=$(grep -Evx 'a{100000}|b{100000}' "$T/body" | wc -l)
+    bad=$(awk 'length($0) != 100000 || ($0 !~ /^a+$/ && $0 !~ /^b+$/) { n++ } END { print n + 0 }' "$T/body")
     [ "$bad" = 0 ] || fail "$tag: $bad mixed or cut lines"
     [ "$(grep -c '^a' "$T/body")" = 50 ] || fail "$tag: rank 0 lines missing"
     if [ -n "$tag" ]; then
