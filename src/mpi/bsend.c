@@ -5,6 +5,7 @@
  * underlying send has completed.  Blocks are kept in address order and
  * allocated first-fit, so no memory besides the user's buffer is used. */
 #include "config.h"
+#include "mpi/dtype.h"
 #include "mpi/mpi_impl.h"
 #include "p2p/p2p.h"
 
@@ -69,7 +70,9 @@ static tide_bsend_block_t *tide_bsend_alloc(size_t need)
 int tide_mpi_bsend_start(const char *fn, tide_comm_t *c, const void *buf, int count,
                          MPI_Datatype dt, int dest, int tag)
 {
-    size_t bytes = (size_t)count * (size_t)tide_dt_size(dt);
+    tide_dt_msg_t m; /* checked by the caller */
+    tide_dt_msg(dt, count, &m);
+    size_t bytes = m.bytes;
     size_t need = (MPI_BSEND_OVERHEAD + bytes + 15) & ~(size_t)15;
     pthread_mutex_lock(&tide_bsend_lock);
     if (!tide_bsend_buf) {
@@ -89,8 +92,13 @@ int tide_mpi_bsend_start(const char *fn, tide_comm_t *c, const void *buf, int co
                               size, bytes);
     }
     char *data = (char *)b + MPI_BSEND_OVERHEAD;
-    if (bytes)
-        memcpy(data, buf, bytes);
+    if (bytes && !m.lay) {
+        memcpy(data, (const char *)buf + m.shift, bytes);
+    } else if (bytes) { /* a derived type is packed into the block */
+        tide_p2p_cur_t cur;
+        tide_p2p_cur_init(&cur, buf, m.lay, (uint64_t)count, 0);
+        tide_p2p_cur_pack(&cur, data, bytes);
+    }
     int rc = tide_p2p_isend(data, bytes, tide_comm_proc(c, dest), dest, c->rank, c->ctx, tag,
                             TIDE_P2P_MODE_STANDARD, &b->req);
     if (rc)

@@ -2,6 +2,7 @@
  * layer.  Blocking calls are the nonblocking ones followed by a wait on
  * the calling thread, which drives progress while it waits. */
 #include "config.h"
+#include "mpi/dtype.h"
 #include "mpi/mpi_impl.h"
 #include "p2p/p2p.h"
 
@@ -11,20 +12,20 @@
 
 #define TIDE_TAG_UB 0x7fffffff
 
+/* Check a message buffer and describe it (dtype.h): contiguous bytes at
+ * buf + m->shift, or count items of a non-contiguous layout. */
 static int tide_check_buf(const char *fn, MPI_Comm comm, const void *buf, int count,
-                          MPI_Datatype dt, int *size)
+                          MPI_Datatype dt, tide_dt_msg_t *m)
 {
     if (count < 0)
         return tide_mpi_error(comm, fn, MPI_ERR_COUNT, "argument count (%d) is negative", count);
-    int sz = tide_dt_size(dt);
-    if (sz < 0)
-        return tide_mpi_error(comm, fn, MPI_ERR_TYPE,
-                              "argument datatype (handle 0x%x) is not a valid datatype",
-                              (unsigned)dt);
-    if (!buf && count > 0 && sz > 0)
+    int rc = tide_dt_msg(dt, count, m);
+    if (rc)
+        return tide_dt_msg_error(fn, comm, dt, rc);
+    /* A derived type may address memory from MPI_BOTTOM (NULL). */
+    if (!buf && m->bytes > 0 && !m->lay && !m->shift)
         return tide_mpi_error(comm, fn, MPI_ERR_BUFFER, "argument buf is NULL but count is %d",
                               count);
-    *size = sz;
     return MPI_SUCCESS;
 }
 
@@ -66,8 +67,8 @@ static int tide_p2p_err_class(const char *fn, MPI_Comm comm, int rc, int peer)
 int tide_mpi_start_send(const char *fn, tide_comm_t *c, const void *buf, int count, MPI_Datatype dt,
                         int dest, int tag, tide_mpi_send_mode_t mode, tide_mpi_req_t *r)
 {
-    int sz;
-    int rc = tide_check_buf(fn, c->handle, buf, count, dt, &sz);
+    tide_dt_msg_t m;
+    int rc = tide_check_buf(fn, c->handle, buf, count, dt, &m);
     if (rc || (rc = tide_check_dest(fn, c, dest, tag)))
         return rc;
     r->kind = TIDE_MPI_REQ_SEND;
@@ -86,17 +87,20 @@ int tide_mpi_start_send(const char *fn, tide_comm_t *c, const void *buf, int cou
     tide_p2p_mode_t pm = mode == TIDE_MPI_SEND_SYNC    ? TIDE_P2P_MODE_SYNC
                          : mode == TIDE_MPI_SEND_READY ? TIDE_P2P_MODE_READY
                                                        : TIDE_P2P_MODE_STANDARD;
-    uint64_t bytes = (uint64_t)count * (uint64_t)sz;
-    rc = tide_p2p_isend(buf, bytes, tide_comm_proc(c, dest), dest, c->rank, c->ctx, tag, pm,
-                        &r->p2p);
+    if (__builtin_expect(m.lay != NULL, 0))
+        rc = tide_p2p_isend_nc(buf, m.lay, (uint64_t)count, tide_comm_proc(c, dest), dest,
+                               c->rank, c->ctx, tag, pm, &r->p2p);
+    else
+        rc = tide_p2p_isend((const char *)buf + m.shift, m.bytes, tide_comm_proc(c, dest), dest,
+                            c->rank, c->ctx, tag, pm, &r->p2p);
     return rc ? tide_p2p_err_class(fn, c->handle, rc, dest) : MPI_SUCCESS;
 }
 
 int tide_mpi_start_recv(const char *fn, tide_comm_t *c, void *buf, int count, MPI_Datatype dt,
                         int src, int tag, tide_mpi_req_t *r)
 {
-    int sz;
-    int rc = tide_check_buf(fn, c->handle, buf, count, dt, &sz);
+    tide_dt_msg_t m;
+    int rc = tide_check_buf(fn, c->handle, buf, count, dt, &m);
     if (rc || (rc = tide_check_src(fn, c, src, tag)))
         return rc;
     r->kind = TIDE_MPI_REQ_RECV;
@@ -106,9 +110,12 @@ int tide_mpi_start_recv(const char *fn, tide_comm_t *c, void *buf, int count, MP
         r->done_status.MPI_SOURCE = MPI_PROC_NULL;
         return MPI_SUCCESS;
     }
-    uint64_t cap = (uint64_t)count * (uint64_t)sz;
-    rc = tide_p2p_irecv(buf, cap, src == MPI_ANY_SOURCE ? TIDE_P2P_ANY_SOURCE : src, c->ctx,
-                        tag == MPI_ANY_TAG ? TIDE_P2P_ANY_TAG : tag, &r->p2p);
+    int psrc = src == MPI_ANY_SOURCE ? TIDE_P2P_ANY_SOURCE : src;
+    int ptag = tag == MPI_ANY_TAG ? TIDE_P2P_ANY_TAG : tag;
+    if (__builtin_expect(m.lay != NULL, 0))
+        rc = tide_p2p_irecv_nc(buf, m.lay, (uint64_t)count, psrc, c->ctx, ptag, &r->p2p);
+    else
+        rc = tide_p2p_irecv((char *)buf + m.shift, m.bytes, psrc, c->ctx, ptag, &r->p2p);
     return rc ? tide_p2p_err_class(fn, c->handle, rc, src) : MPI_SUCCESS;
 }
 
@@ -279,18 +286,26 @@ int PMPI_Sendrecv_replace(void *buf, int count, MPI_Datatype datatype, int dest,
 {
     static const char fn[] = "MPI_Sendrecv_replace";
     TIDE_MPI_CHECK_INIT(fn);
-    int sz = tide_dt_size(datatype);
-    if (sz < 0 || count < 0)
+    tide_dt_msg_t m;
+    if (count < 0 || tide_dt_msg(datatype, count, &m) != 0)
         return PMPI_Sendrecv(buf, count, datatype, dest, sendtag, buf, count, datatype, source,
                              recvtag, comm, status); /* reports the bad argument */
-    size_t bytes = (size_t)count * (size_t)sz;
+    size_t bytes = m.bytes;
     void *tmp = malloc(bytes ? bytes : 1);
     if (!tmp)
         return tide_mpi_error(comm, fn, MPI_ERR_NO_MEM, "cannot allocate %zu bytes", bytes);
-    if (bytes)
-        memcpy(tmp, buf, bytes);
-    int rc = PMPI_Sendrecv(tmp, count, datatype, dest, sendtag, buf, count, datatype, source,
-                           recvtag, comm, status);
+    /* The outgoing copy, packed (a derived type is sent as its bytes). */
+    if (bytes && !m.lay) {
+        memcpy(tmp, (const char *)buf + m.shift, bytes);
+    } else if (bytes) {
+        tide_p2p_cur_t cur;
+        tide_p2p_cur_init(&cur, buf, m.lay, (uint64_t)count, 0);
+        tide_p2p_cur_pack(&cur, tmp, bytes);
+    }
+    int rc = bytes > 0x7fffffff
+                 ? tide_mpi_error(comm, fn, MPI_ERR_COUNT, "message too large (%zu bytes)", bytes)
+                 : PMPI_Sendrecv(tmp, (int)bytes, MPI_BYTE, dest, sendtag, buf, count, datatype,
+                                 source, recvtag, comm, status);
     free(tmp);
     return rc;
 }
@@ -428,8 +443,8 @@ int PMPI_Imrecv(void *buf, int count, MPI_Datatype datatype, MPI_Message *messag
     TIDE_MPI_CHECK_INIT(fn);
     TIDE_MPI_CHECK_PTR(fn, MPI_COMM_NULL, message, "message");
     TIDE_MPI_CHECK_PTR(fn, MPI_COMM_NULL, request, "request");
-    int sz;
-    int rc = tide_check_buf(fn, MPI_COMM_NULL, buf, count, datatype, &sz);
+    tide_dt_msg_t dm;
+    int rc = tide_check_buf(fn, MPI_COMM_NULL, buf, count, datatype, &dm);
     if (rc)
         return rc;
     tide_mpi_req_t *r = tide_mpi_req_new(TIDE_MPI_REQ_RECV, MPI_COMM_WORLD);
@@ -447,7 +462,8 @@ int PMPI_Imrecv(void *buf, int count, MPI_Datatype datatype, MPI_Message *messag
                                   "argument message (handle %d) is not a matched message",
                                   (int)*message);
         }
-        rc = tide_p2p_mrecv(m, buf, (uint64_t)count * (uint64_t)sz, &r->p2p);
+        rc = dm.lay ? tide_p2p_mrecv_nc(m, buf, dm.lay, (uint64_t)count, &r->p2p)
+                    : tide_p2p_mrecv(m, (char *)buf + dm.shift, dm.bytes, &r->p2p);
         if (rc) {
             tide_mpi_req_release(r);
             return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_NO_MEM, "out of memory");
@@ -508,8 +524,8 @@ static int tide_persistent_init(const char *fn, void *buf, int count, MPI_Dataty
     tide_comm_t *c;
     TIDE_MPI_GET_COMM(fn, comm, c);
     TIDE_MPI_CHECK_PTR(fn, comm, request, "request");
-    int sz;
-    int rc = tide_check_buf(fn, comm, buf, count, dt, &sz);
+    tide_dt_msg_t m;
+    int rc = tide_check_buf(fn, comm, buf, count, dt, &m);
     if (rc || (rc = kind == TIDE_MPI_REQ_SEND ? tide_check_dest(fn, c, peer, tag)
                                               : tide_check_src(fn, c, peer, tag)))
         return rc;

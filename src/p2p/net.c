@@ -23,7 +23,17 @@
  *
  * Input.  Each incoming stream is parsed by a small state machine: header,
  * then payload received straight into the matched user buffer (or into an
- * unexpected-message buffer when no receive is posted yet).  Frames that do
+ * unexpected-message buffer when no receive is posted yet).
+ *
+ * Non-contiguous buffers (a tide_p2p_layout_t, derived datatypes) take the
+ * same frames; only the copies differ (doc/datatypes.md).  EAGER: the
+ * user's blocks go to tide_stream_sendv as iovecs, TIDE_P2P_IOV at a time.
+ * DATA: each chunk is copied into the stream the same way (header, then the
+ * chunk's blocks as iovecs) instead of zero-copy, so the stream's send
+ * buffer is the only staging memory and the send completes once the last
+ * chunk is in the stream.  Receiving: pieces of at least TIDE_P2P_NC_DIRECT
+ * bytes are received straight into the user's blocks; smaller ones through
+ * a bounded bounce buffer, unpacked as they arrive.  Frames that do
  * not parse, or name requests we do not have, are dropped, counted and the
  * stream is closed: they are never trusted.
  *
@@ -41,6 +51,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 TIDE_PARAM_DEFINE(p2p_chunk, TIDE_PARAM_SIZE, "P2P_CHUNK", "256k",
                   "Size of the rendezvous DATA chunks: other messages to the same peer may go "
@@ -54,6 +65,13 @@ TIDE_PARAM_DEFINE(async_progress, TIDE_PARAM_BOOL, "ASYNC_PROGRESS", "1",
                   "the kernel when there is nothing to do");
 
 #define TIDE_P2P_ADDR_KEY "tide.p2p.addr"
+
+/* Non-contiguous buffers: iovecs per tide_stream_sendv call; pieces
+ * received directly into the user's blocks from this size up (smaller ones
+ * through the bounce buffer of TIDE_P2P_BOUNCE bytes). */
+#define TIDE_P2P_IOV       64
+#define TIDE_P2P_NC_DIRECT 256
+#define TIDE_P2P_BOUNCE    16384
 
 enum {
     TIDE_P2P_F_HELLO = 1, /* id: sender's process number */
@@ -88,6 +106,12 @@ typedef struct tide_p2p_out {
     uint64_t len;        /* payload bytes */
     uint64_t done;       /* header+payload bytes written (EAGER), or payload bytes queued (DATA) */
     tide_p2p_req_t *req; /* EAGER standard: complete when written; DATA: the send */
+    /* non-contiguous payload (lay != NULL): where the next byte comes from */
+    const tide_p2p_layout_t *lay;
+    tide_p2p_cur_t cur;
+    tide_p2p_frame_t chdr; /* DATA: header of the chunk being written */
+    uint64_t chdr_done;    /* its bytes written */
+    uint64_t chunk_left;   /* payload bytes of that chunk still to write */
 } tide_p2p_out_t;
 
 /* A zero-copy chunk in flight. */
@@ -120,6 +144,8 @@ typedef struct tide_p2p_peer {
     uint64_t in_discard;    /* then bytes to throw away (truncation) */
     tide_p2p_req_t *in_req; /* matched receive being filled */
     tide_p2p_msg_t *in_msg; /* unexpected message being filled */
+    const tide_p2p_layout_t *in_lay; /* in_req's buffer is non-contiguous: fill in_cur */
+    tide_p2p_cur_t in_cur;
 } tide_p2p_peer_t;
 
 typedef struct tide_p2p_net {
@@ -138,6 +164,7 @@ typedef struct tide_p2p_net {
     tide_p2p_rte_ops_t rte;
     tide_p2p_out_t *out_free;
     uint64_t drops; /* malformed frames (counted, stream closed) */
+    char bounce[TIDE_P2P_BOUNCE]; /* small pieces of non-contiguous receives */
     pthread_t thread;
     int thread_running;
     int thread_stop; /* atomic */
@@ -292,6 +319,76 @@ static int tide_p2p_write_copy(tide_p2p_peer_t *p, tide_p2p_out_t *o)
     return 1;
 }
 
+/* Header bytes not yet written ([hdr + *done, hdr + len)) as the first
+ * iovec, then the payload's next blocks up to `left` bytes. */
+static int tide_p2p_nc_iov(struct iovec *iov, const void *hdr, uint64_t hlen, uint64_t hdone,
+                           const tide_p2p_cur_t *cur, uint64_t left)
+{
+    int n = 0;
+    if (hdone < hlen) {
+        iov[n].iov_base = (char *)hdr + hdone;
+        iov[n++].iov_len = hlen - hdone;
+    }
+    uint64_t got;
+    return n + tide_p2p_cur_iov(cur, iov + n, TIDE_P2P_IOV - n, left, &got);
+}
+
+/* tide_p2p_write_copy for a non-contiguous payload: the user's blocks go
+ * into the stream as iovecs, a batch per call. */
+static int tide_p2p_write_copy_nc(tide_p2p_peer_t *p, tide_p2p_out_t *o)
+{
+    uint64_t total = sizeof(o->hdr) + o->len;
+    while (o->done < total) {
+        struct iovec iov[TIDE_P2P_IOV];
+        int n = tide_p2p_nc_iov(iov, &o->hdr, sizeof(o->hdr), o->done, &o->cur, total - o->done);
+        ssize_t w = tide_stream_sendv(p->out, iov, n, TIDE_STREAM_DONTWAIT);
+        if (w == -EAGAIN || w == 0)
+            return 0;
+        if (w < 0)
+            return (int)w;
+        uint64_t h = o->done < sizeof(o->hdr) ? sizeof(o->hdr) - o->done : 0;
+        h = h < (uint64_t)w ? h : (uint64_t)w;
+        tide_p2p_cur_skip(&o->cur, (uint64_t)w - h);
+        o->done += (uint64_t)w;
+    }
+    return 1;
+}
+
+/* The next DATA chunk of a non-contiguous rendezvous send, copied into the
+ * stream (header, then the chunk's blocks as iovecs); a chunk may take
+ * several calls when the stream is full, and nothing else is written to the
+ * stream until it is whole.  1 when the last chunk is written, 0 to come
+ * back (the stream is full, or a chunk is done and others may go first). */
+static int tide_p2p_write_chunk_nc(tide_p2p_peer_t *p, tide_p2p_out_t *o)
+{
+    if (o->chunk_left == 0 && o->chdr_done == sizeof(o->chdr))
+        o->chdr_done = 0; /* the previous chunk is whole: start the next */
+    if (o->chunk_left == 0 && o->chdr_done == 0) {
+        uint64_t n = o->len - o->done < net.chunk ? o->len - o->done : net.chunk;
+        o->chdr = o->hdr;
+        o->chdr.len = n;
+        o->chdr.id = o->done; /* offset */
+        o->chunk_left = n;
+    }
+    while (o->chunk_left || o->chdr_done < sizeof(o->chdr)) {
+        struct iovec iov[TIDE_P2P_IOV];
+        int n = tide_p2p_nc_iov(iov, &o->chdr, sizeof(o->chdr), o->chdr_done, &o->cur,
+                                o->chunk_left);
+        ssize_t w = tide_stream_sendv(p->out, iov, n, TIDE_STREAM_DONTWAIT);
+        if (w == -EAGAIN || w == 0)
+            return 0;
+        if (w < 0)
+            return (int)w;
+        uint64_t h = sizeof(o->chdr) - o->chdr_done;
+        h = h < (uint64_t)w ? h : (uint64_t)w;
+        o->chdr_done += h;
+        tide_p2p_cur_skip(&o->cur, (uint64_t)w - h);
+        o->chunk_left -= (uint64_t)w - h;
+        o->done += (uint64_t)w - h;
+    }
+    return o->done == o->len;
+}
+
 /* Queue the next DATA chunk of a rendezvous send: its header copied, its
  * payload zero-copy.  1 when the last chunk is queued, 0 to come back. */
 static int tide_p2p_write_chunk(tide_p2p_peer_t *p, tide_p2p_out_t *o)
@@ -379,8 +476,13 @@ static void tide_p2p_pump_out(tide_p2p_peer_t *p)
     int budget = 64;
     while (!tide_list_empty(&p->outq) && budget-- > 0) {
         tide_p2p_out_t *o = tide_list_first(&p->outq, tide_p2p_out_t, link);
-        int rc =
-            o->hdr.kind == TIDE_P2P_F_DATA ? tide_p2p_write_chunk(p, o) : tide_p2p_write_copy(p, o);
+        int rc;
+        if (__builtin_expect(o->lay != NULL, 0))
+            rc = o->hdr.kind == TIDE_P2P_F_DATA ? tide_p2p_write_chunk_nc(p, o)
+                                                : tide_p2p_write_copy_nc(p, o);
+        else
+            rc = o->hdr.kind == TIDE_P2P_F_DATA ? tide_p2p_write_chunk(p, o)
+                                                : tide_p2p_write_copy(p, o);
         if (rc < 0) {
             tide_p2p_peer_fail(p, rc);
             return;
@@ -389,6 +491,8 @@ static void tide_p2p_pump_out(tide_p2p_peer_t *p)
             return; /* the stream is full: come back later */
         tide_list_del(&o->link);
         if (o->hdr.kind == TIDE_P2P_F_DATA) {
+            if (o->lay) /* copied into the stream: the user's buffer is free */
+                tide_p2p_req_complete(o->req);
             tide_p2p_out_free(o);
             continue;
         }
@@ -398,7 +502,8 @@ static void tide_p2p_pump_out(tide_p2p_peer_t *p)
     }
     /* A partly sent DATA item goes behind whatever else is queued. */
     tide_p2p_out_t *o = tide_list_first(&p->outq, tide_p2p_out_t, link);
-    if (o && o->hdr.kind == TIDE_P2P_F_DATA && o->done && o->link.next != &p->outq) {
+    if (o && o->hdr.kind == TIDE_P2P_F_DATA && o->done && o->link.next != &p->outq &&
+        o->chunk_left == 0 && (!o->lay || o->chdr_done == sizeof(o->chdr))) {
         tide_list_del(&o->link);
         tide_list_push_back(&p->outq, &o->link);
     }
@@ -421,6 +526,10 @@ int tide_p2p_net_send(tide_p2p_req_t *s)
         o->hdr.kind = TIDE_P2P_F_EAGER;
         o->payload = s->buf;
         o->len = s->bytes;
+        if (s->lay) {
+            o->lay = s->lay;
+            tide_p2p_cur_init(&o->cur, s->buf, s->lay, s->lay_count, 0);
+        }
         if (s->mode == TIDE_P2P_MODE_SYNC) {
             o->hdr.flags = TIDE_P2P_FLAG_SYNC;
             o->hdr.id = ++net.next_id;
@@ -520,6 +629,9 @@ static int tide_p2p_in_eager(tide_p2p_peer_t *p)
         p->in_dst = r->buf;
         p->in_left = take;
         p->in_discard = h->len - take;
+        p->in_lay = r->lay;
+        if (r->lay)
+            tide_p2p_cur_init(&p->in_cur, r->buf, r->lay, r->lay_count, 0);
     } else {
         tide_p2p_msg_t *m = calloc(1, sizeof(*m));
         if (!m || (h->len && !(m->data = malloc(h->len)))) {
@@ -537,6 +649,7 @@ static int tide_p2p_in_eager(tide_p2p_peer_t *p)
         p->in_dst = m->data;
         p->in_left = h->len;
         p->in_discard = 0;
+        p->in_lay = NULL;
     }
     p->in_state = TIDE_P2P_IN_PAYLOAD;
     return 0;
@@ -606,6 +719,11 @@ static int tide_p2p_in_frame(tide_p2p_peer_t *p)
         o->payload = s->buf;
         o->len = h->len;
         o->req = s;
+        if (s->lay) {
+            o->lay = s->lay;
+            tide_p2p_cur_init(&o->cur, s->buf, s->lay, s->lay_count, 0);
+            o->chdr_done = sizeof(o->chdr); /* no chunk started */
+        }
         if (tide_p2p_enqueue(dst, o)) {
             tide_p2p_out_free(o);
             s->status.error = dst->out_error;
@@ -622,6 +740,9 @@ static int tide_p2p_in_frame(tide_p2p_peer_t *p)
         p->in_dst = (char *)r->buf + h->id;
         p->in_left = h->len;
         p->in_discard = 0;
+        p->in_lay = r->lay;
+        if (r->lay)
+            tide_p2p_cur_init(&p->in_cur, r->buf, r->lay, r->lay_count, h->id);
         p->in_state = TIDE_P2P_IN_PAYLOAD;
         return 0;
     }
@@ -653,6 +774,27 @@ static void tide_p2p_in_payload_done(tide_p2p_peer_t *p)
     p->in_req = NULL;
 }
 
+/* Payload for a non-contiguous receive: a large piece straight into the
+ * user's block, small ones through the bounce buffer.  Returns as
+ * tide_stream_recv; in_cur has moved past what was read. */
+static ssize_t tide_p2p_recv_nc(tide_p2p_peer_t *p)
+{
+    char *dst;
+    uint64_t len = tide_p2p_cur_peek(&p->in_cur, p->in_left, &dst);
+    ssize_t n;
+    if (len >= TIDE_P2P_NC_DIRECT || len == p->in_left) {
+        n = tide_stream_recv(p->in, dst, len, TIDE_STREAM_DONTWAIT);
+        if (n > 0)
+            tide_p2p_cur_skip(&p->in_cur, (uint64_t)n);
+        return n;
+    }
+    size_t want = p->in_left < sizeof(net.bounce) ? p->in_left : sizeof(net.bounce);
+    n = tide_stream_recv(p->in, net.bounce, want, TIDE_STREAM_DONTWAIT);
+    if (n > 0)
+        tide_p2p_cur_unpack(&p->in_cur, net.bounce, (uint64_t)n);
+    return n;
+}
+
 /* Read what the stream has for us; returns events handled. */
 static int tide_p2p_pump_in(tide_p2p_peer_t *p)
 {
@@ -664,7 +806,10 @@ static int tide_p2p_pump_in(tide_p2p_peer_t *p)
             n = tide_stream_recv(p->in, (char *)&p->in_hdr + p->in_hgot,
                                  sizeof(p->in_hdr) - p->in_hgot, TIDE_STREAM_DONTWAIT);
         } else if (p->in_left) {
-            n = tide_stream_recv(p->in, p->in_dst, p->in_left, TIDE_STREAM_DONTWAIT);
+            if (__builtin_expect(p->in_lay != NULL, 0))
+                n = tide_p2p_recv_nc(p);
+            else
+                n = tide_stream_recv(p->in, p->in_dst, p->in_left, TIDE_STREAM_DONTWAIT);
         } else if (p->in_discard) {
             size_t want = p->in_discard < sizeof(scratch) ? p->in_discard : sizeof(scratch);
             n = tide_stream_recv(p->in, scratch, want, TIDE_STREAM_DONTWAIT);

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 TIDE_PARAM_DEFINE(eager_limit, TIDE_PARAM_SIZE, "EAGER_LIMIT", "64k",
                   "Largest message sent eagerly (copied, the send completes at once); larger "
@@ -80,6 +81,10 @@ tide_p2p_req_t *tide_p2p_req_alloc(tide_p2p_req_kind_t kind)
 
 void tide_p2p_req_free(tide_p2p_req_t *r)
 {
+    if (r->lay) {
+        tide_p2p_layout_unref(r->lay);
+        r->lay = NULL;
+    }
     pthread_mutex_lock(&tide_p2p_lock);
     r->link.next = (tide_list_t *)tide_p2p_req_freelist;
     tide_p2p_req_freelist = r;
@@ -91,6 +96,16 @@ void tide_p2p_req_complete(tide_p2p_req_t *r)
     __atomic_store_n(&r->complete, 1, __ATOMIC_RELEASE);
     if (r->on_complete)
         r->on_complete(r, r->on_complete_arg);
+}
+
+/* Copy n bytes of message m into receive r when either side is not
+ * contiguous: piece by piece, no temporary. */
+static void tide_p2p_deliver_nc(tide_p2p_msg_t *m, tide_p2p_req_t *r, uint64_t n)
+{
+    tide_p2p_cur_t dst, src;
+    tide_p2p_cur_init(&dst, r->buf, r->lay, r->lay ? r->lay_count : r->bytes, 0);
+    tide_p2p_cur_init(&src, m->data, m->lay, m->lay ? m->lay_count : m->bytes, 0);
+    tide_p2p_cur_copy(&dst, &src, n);
 }
 
 /* Copy message m into receive r, complete both sides, free m.  A remote
@@ -109,8 +124,10 @@ static void tide_p2p_deliver(tide_p2p_msg_t *m, tide_p2p_req_t *r)
         n = r->bytes;
         r->status.error = -EMSGSIZE; /* MPI_ERR_TRUNCATE; the message is consumed */
     }
-    if (n)
+    if (n && !m->lay && !r->lay)
         memcpy(r->buf, m->data, n);
+    else if (n)
+        tide_p2p_deliver_nc(m, r, n);
     r->status.source = m->src;
     r->status.tag = m->tag;
     r->status.bytes = n;
@@ -164,10 +181,18 @@ static int tide_p2p_self_send(tide_p2p_req_t *s, const void *buf)
             free(m);
             return -ENOMEM;
         }
-        memcpy(m->data, buf, s->bytes);
+        if (s->lay) {
+            tide_p2p_cur_t c;
+            tide_p2p_cur_init(&c, buf, s->lay, s->lay_count, 0);
+            tide_p2p_cur_pack(&c, m->data, s->bytes);
+        } else {
+            memcpy(m->data, buf, s->bytes);
+        }
         m->owns_data = 1;
     } else {
         m->data = (void *)buf;
+        m->lay = s->lay; /* referenced: the send completes at the match */
+        m->lay_count = s->lay_count;
     }
     if (!copy) {
         m->sreq = s;
@@ -185,8 +210,11 @@ static int tide_p2p_self_send(tide_p2p_req_t *s, const void *buf)
     return 0;
 }
 
-int tide_p2p_isend(const void *buf, uint64_t bytes, int dest_proc, int dest, int my_rank,
-                   uint32_t ctx, int tag, tide_p2p_mode_t mode, tide_p2p_req_t **out)
+/* Start a send; lay NULL: `bytes` contiguous bytes at buf. */
+static inline int tide_p2p_isend_lay(const void *buf, uint64_t bytes, tide_p2p_layout_t *lay,
+                                     uint64_t count, int dest_proc, int dest, int my_rank,
+                                     uint32_t ctx, int tag, tide_p2p_mode_t mode,
+                                     tide_p2p_req_t **out)
 {
     pthread_mutex_lock(&tide_p2p_lock);
     tide_p2p_req_t *s = tide_p2p_req_alloc(TIDE_P2P_REQ_SEND);
@@ -201,6 +229,11 @@ int tide_p2p_isend(const void *buf, uint64_t bytes, int dest_proc, int dest, int
     s->tag = tag;
     s->buf = (void *)buf;
     s->bytes = bytes;
+    if (lay) {
+        tide_p2p_layout_ref(lay);
+        s->lay = lay;
+        s->lay_count = count;
+    }
     if (dest_proc == tide_p2p_my_proc) {
         rc = tide_p2p_self_send(s, buf);
     } else {
@@ -215,11 +248,30 @@ out:
     pthread_mutex_unlock(&tide_p2p_lock);
     if (!rc)
         *out = s;
+    else if (lay)
+        tide_p2p_layout_unref(lay);
     return rc;
 }
 
-int tide_p2p_irecv(void *buf, uint64_t capacity, int src, uint32_t ctx, int tag,
-                   tide_p2p_req_t **out)
+int tide_p2p_isend(const void *buf, uint64_t bytes, int dest_proc, int dest, int my_rank,
+                   uint32_t ctx, int tag, tide_p2p_mode_t mode, tide_p2p_req_t **out)
+{
+    return tide_p2p_isend_lay(buf, bytes, NULL, 0, dest_proc, dest, my_rank, ctx, tag, mode,
+                              out);
+}
+
+int tide_p2p_isend_nc(const void *buf, tide_p2p_layout_t *lay, uint64_t count, int dest_proc,
+                      int dest, int my_rank, uint32_t ctx, int tag, tide_p2p_mode_t mode,
+                      tide_p2p_req_t **out)
+{
+    return tide_p2p_isend_lay(buf, count * lay->size, lay, count, dest_proc, dest, my_rank, ctx,
+                              tag, mode, out);
+}
+
+/* Post a receive; lay NULL: `capacity` contiguous bytes at buf. */
+static inline int tide_p2p_irecv_lay(void *buf, uint64_t capacity, tide_p2p_layout_t *lay,
+                                     uint64_t count, int src, uint32_t ctx, int tag,
+                                     tide_p2p_req_t **out)
 {
     pthread_mutex_lock(&tide_p2p_lock);
     int rc = -ENOMEM;
@@ -231,6 +283,11 @@ int tide_p2p_irecv(void *buf, uint64_t capacity, int src, uint32_t ctx, int tag,
         r->tag = tag;
         r->buf = buf;
         r->bytes = capacity;
+        if (lay) {
+            tide_p2p_layout_ref(lay);
+            r->lay = lay;
+            r->lay_count = count;
+        }
         tide_p2p_msg_t *m = tide_p2p_match_unexpected(q, src, tag, 1);
         rc = 0;
         if (m)
@@ -239,12 +296,26 @@ int tide_p2p_irecv(void *buf, uint64_t capacity, int src, uint32_t ctx, int tag,
             r->link.next = (tide_list_t *)tide_p2p_req_freelist;
             tide_p2p_req_freelist = r;
             rc = -ENOMEM;
+            if (lay)
+                tide_p2p_layout_unref(lay);
         }
     }
     pthread_mutex_unlock(&tide_p2p_lock);
     if (!rc)
         *out = r;
     return rc;
+}
+
+int tide_p2p_irecv(void *buf, uint64_t capacity, int src, uint32_t ctx, int tag,
+                   tide_p2p_req_t **out)
+{
+    return tide_p2p_irecv_lay(buf, capacity, NULL, 0, src, ctx, tag, out);
+}
+
+int tide_p2p_irecv_nc(void *buf, tide_p2p_layout_t *lay, uint64_t count, int src, uint32_t ctx,
+                      int tag, tide_p2p_req_t **out)
+{
+    return tide_p2p_irecv_lay(buf, count * lay->size, lay, count, src, ctx, tag, out);
 }
 
 int tide_p2p_iprobe(int src, uint32_t ctx, int tag, int claim, tide_p2p_status_t *st,
@@ -267,7 +338,8 @@ int tide_p2p_iprobe(int src, uint32_t ctx, int tag, int claim, tide_p2p_status_t
     return m != NULL;
 }
 
-int tide_p2p_mrecv(tide_p2p_msg_t *m, void *buf, uint64_t capacity, tide_p2p_req_t **out)
+static int tide_p2p_mrecv_lay(tide_p2p_msg_t *m, void *buf, uint64_t capacity,
+                              tide_p2p_layout_t *lay, uint64_t count, tide_p2p_req_t **out)
 {
     pthread_mutex_lock(&tide_p2p_lock);
     tide_p2p_req_t *r = tide_p2p_req_alloc(TIDE_P2P_REQ_RECV);
@@ -277,6 +349,11 @@ int tide_p2p_mrecv(tide_p2p_msg_t *m, void *buf, uint64_t capacity, tide_p2p_req
         r->tag = m->tag;
         r->buf = buf;
         r->bytes = capacity;
+        if (lay) {
+            tide_p2p_layout_ref(lay);
+            r->lay = lay;
+            r->lay_count = count;
+        }
         tide_p2p_deliver(m, r);
     }
     pthread_mutex_unlock(&tide_p2p_lock);
@@ -284,6 +361,17 @@ int tide_p2p_mrecv(tide_p2p_msg_t *m, void *buf, uint64_t capacity, tide_p2p_req
         return -ENOMEM;
     *out = r;
     return 0;
+}
+
+int tide_p2p_mrecv(tide_p2p_msg_t *m, void *buf, uint64_t capacity, tide_p2p_req_t **out)
+{
+    return tide_p2p_mrecv_lay(m, buf, capacity, NULL, 0, out);
+}
+
+int tide_p2p_mrecv_nc(tide_p2p_msg_t *m, void *buf, tide_p2p_layout_t *lay, uint64_t count,
+                      tide_p2p_req_t **out)
+{
+    return tide_p2p_mrecv_lay(m, buf, count * lay->size, lay, count, out);
 }
 
 int tide_p2p_cancel(tide_p2p_req_t *r)
@@ -322,4 +410,132 @@ int tide_p2p_progress(void)
     int events = tide_p2p_net_progress();
     pthread_mutex_unlock(&tide_p2p_lock);
     return events;
+}
+
+/* ---- non-contiguous buffers: cursors over layouts ------------------------ */
+
+void tide_p2p_cur_init(tide_p2p_cur_t *c, const void *base, const tide_p2p_layout_t *lay,
+                       uint64_t count, uint64_t offset)
+{
+    c->base = (char *)base;
+    c->lay = lay;
+    c->count = count;
+    c->inst = c->blk = 0;
+    c->boff = offset;
+    if (!lay || !lay->size)
+        return;
+    /* The block holding packed byte `offset`: last j with pre[j] <= r. */
+    c->inst = offset / lay->size;
+    uint64_t r = offset % lay->size, lo = 0, hi = lay->nblks;
+    while (hi - lo > 1) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (lay->pre[mid] <= r)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    c->blk = lo;
+    c->boff = r - lay->pre[lo];
+}
+
+uint64_t tide_p2p_cur_peek(const tide_p2p_cur_t *c, uint64_t max, char **ptr)
+{
+    uint64_t len;
+    if (!c->lay) {
+        *ptr = c->base + c->boff;
+        len = c->count - c->boff;
+    } else {
+        if (c->inst >= c->count || !c->lay->nblks)
+            return 0;
+        const tide_p2p_blk_t *b = &c->lay->blks[c->blk];
+        *ptr = c->base + (int64_t)c->inst * c->lay->extent + b->off + (int64_t)c->boff;
+        len = (uint64_t)b->len - c->boff;
+    }
+    return len < max ? len : max;
+}
+
+void tide_p2p_cur_skip(tide_p2p_cur_t *c, uint64_t n)
+{
+    if (!c->lay) {
+        c->boff += n;
+        return;
+    }
+    while (n) {
+        uint64_t left = (uint64_t)c->lay->blks[c->blk].len - c->boff;
+        if (n < left) {
+            c->boff += n;
+            return;
+        }
+        n -= left;
+        c->boff = 0;
+        if (++c->blk == c->lay->nblks) {
+            c->blk = 0;
+            c->inst++;
+        }
+    }
+}
+
+int tide_p2p_cur_iov(const tide_p2p_cur_t *c, struct iovec *iov, int max, uint64_t maxbytes,
+                     uint64_t *bytes)
+{
+    tide_p2p_cur_t t = *c;
+    uint64_t total = 0;
+    int n = 0;
+    while (n < max && total < maxbytes) {
+        char *p;
+        uint64_t len = tide_p2p_cur_peek(&t, maxbytes - total, &p);
+        if (!len)
+            break;
+        iov[n].iov_base = p;
+        iov[n++].iov_len = len;
+        total += len;
+        tide_p2p_cur_skip(&t, len);
+    }
+    *bytes = total;
+    return n;
+}
+
+void tide_p2p_cur_pack(tide_p2p_cur_t *c, void *dst, uint64_t n)
+{
+    char *d = dst;
+    while (n) {
+        char *p;
+        uint64_t len = tide_p2p_cur_peek(c, n, &p);
+        if (!len)
+            return;
+        memcpy(d, p, len);
+        tide_p2p_cur_skip(c, len);
+        d += len;
+        n -= len;
+    }
+}
+
+void tide_p2p_cur_unpack(tide_p2p_cur_t *c, const void *src, uint64_t n)
+{
+    const char *s = src;
+    while (n) {
+        char *p;
+        uint64_t len = tide_p2p_cur_peek(c, n, &p);
+        if (!len)
+            return;
+        memcpy(p, s, len);
+        tide_p2p_cur_skip(c, len);
+        s += len;
+        n -= len;
+    }
+}
+
+void tide_p2p_cur_copy(tide_p2p_cur_t *dst, tide_p2p_cur_t *src, uint64_t n)
+{
+    while (n) {
+        char *d, *s;
+        uint64_t len = tide_p2p_cur_peek(dst, n, &d);
+        len = tide_p2p_cur_peek(src, len, &s);
+        if (!len)
+            return;
+        memcpy(d, s, len);
+        tide_p2p_cur_skip(dst, len);
+        tide_p2p_cur_skip(src, len);
+        n -= len;
+    }
 }

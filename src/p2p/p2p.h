@@ -46,6 +46,66 @@ typedef struct tide_p2p_status {
 
 typedef struct tide_p2p_msg tide_p2p_msg_t;
 
+/* Non-contiguous buffers (derived datatypes; doc/datatypes.md).  A layout
+ * is one instance of a datatype flattened into blocks, in the order their
+ * bytes are packed: block j holds blks[j].len (> 0) bytes at blks[j].off
+ * from the instance's start; instance i starts at i * extent; pre[j] is the
+ * packed offset of block j inside an instance (binary search when seeking).
+ * The MPI layer builds layouts (src/mpi/dtype.c); this layer only reads
+ * them.  A send or receive holds a reference while it is in flight
+ * (refs, atomic); the last reference calls release. */
+typedef struct tide_p2p_blk {
+    int64_t off;
+    int64_t len;
+} tide_p2p_blk_t;
+
+typedef struct tide_p2p_layout {
+    int refs;
+    uint64_t nblks;
+    const tide_p2p_blk_t *blks;
+    const uint64_t *pre;
+    uint64_t size;  /* bytes of one instance */
+    int64_t extent; /* distance between instances */
+    void (*release)(struct tide_p2p_layout *lay);
+} tide_p2p_layout_t;
+
+static inline void tide_p2p_layout_ref(tide_p2p_layout_t *lay)
+{
+    __atomic_add_fetch(&lay->refs, 1, __ATOMIC_RELAXED);
+}
+
+static inline void tide_p2p_layout_unref(tide_p2p_layout_t *lay)
+{
+    if (__atomic_sub_fetch(&lay->refs, 1, __ATOMIC_ACQ_REL) == 0)
+        lay->release(lay);
+}
+
+/* A position in `count` instances of a layout at `base`; lay NULL: count
+ * contiguous bytes at base.  Pieces are contiguous runs of the buffer. */
+typedef struct tide_p2p_cur {
+    char *base;
+    const tide_p2p_layout_t *lay;
+    uint64_t count;
+    uint64_t inst, blk, boff; /* boff: bytes of block blk already passed */
+} tide_p2p_cur_t;
+
+/* Start at packed byte `offset` of the buffer. */
+void tide_p2p_cur_init(tide_p2p_cur_t *c, const void *base, const tide_p2p_layout_t *lay,
+                       uint64_t count, uint64_t offset);
+/* The current piece, at most max bytes: its length (0 at the end) and address. */
+uint64_t tide_p2p_cur_peek(const tide_p2p_cur_t *c, uint64_t max, char **ptr);
+void tide_p2p_cur_skip(tide_p2p_cur_t *c, uint64_t n);
+/* Up to max iovecs of the next maxbytes bytes, without moving; returns the
+ * number of iovecs and their total in *bytes. */
+struct iovec;
+int tide_p2p_cur_iov(const tide_p2p_cur_t *c, struct iovec *iov, int max, uint64_t maxbytes,
+                     uint64_t *bytes);
+/* Gather n bytes from the buffer into dst / scatter n bytes of src into it. */
+void tide_p2p_cur_pack(tide_p2p_cur_t *c, void *dst, uint64_t n);
+void tide_p2p_cur_unpack(tide_p2p_cur_t *c, const void *src, uint64_t n);
+/* Copy n bytes from one buffer to another, both possibly non-contiguous. */
+void tide_p2p_cur_copy(tide_p2p_cur_t *dst, tide_p2p_cur_t *src, uint64_t n);
+
 typedef struct tide_p2p_req {
     tide_p2p_req_kind_t kind;
     int complete; /* set with release semantics once the request is done */
@@ -58,6 +118,8 @@ typedef struct tide_p2p_req {
     int tag;
     void *buf;
     uint64_t bytes; /* send: message length; recv: buffer capacity */
+    tide_p2p_layout_t *lay; /* non-contiguous buf (NULL: contiguous); a reference held */
+    uint64_t lay_count;     /* instances of lay at buf */
     tide_p2p_status_t status;
     tide_p2p_msg_t *msg; /* send: our message while it waits to be matched */
     tide_list_t link;    /* posted-receive queue */
@@ -76,6 +138,8 @@ struct tide_p2p_msg {
     int tag;
     uint64_t bytes;
     void *data;           /* eager copy (owned), or the sender's buffer */
+    const tide_p2p_layout_t *lay; /* the sender's buffer is non-contiguous (self path) */
+    uint64_t lay_count;
     int owns_data;        /* data was allocated for this message */
     tide_p2p_req_t *sreq; /* sender request to complete at match (sync, large) */
     int claimed;          /* taken by MPI_Mprobe, out of the queue */
@@ -110,6 +174,17 @@ int tide_p2p_isend(const void *buf, uint64_t bytes, int dest_proc, int dest, int
 /* Post a receive; src may be TIDE_P2P_ANY_SOURCE, tag TIDE_P2P_ANY_TAG. */
 int tide_p2p_irecv(void *buf, uint64_t capacity, int src, uint32_t ctx, int tag,
                    tide_p2p_req_t **out);
+/* The same for `count` instances of a non-contiguous layout at buf: sent
+ * and received through the same eager/rendezvous paths, gathered and
+ * scattered piecewise (never a whole-message copy above the eager limit).
+ * The request holds a reference on lay until tide_p2p_req_free. */
+int tide_p2p_isend_nc(const void *buf, tide_p2p_layout_t *lay, uint64_t count, int dest_proc,
+                      int dest, int my_rank, uint32_t ctx, int tag, tide_p2p_mode_t mode,
+                      tide_p2p_req_t **out);
+int tide_p2p_irecv_nc(void *buf, tide_p2p_layout_t *lay, uint64_t count, int src, uint32_t ctx,
+                      int tag, tide_p2p_req_t **out);
+int tide_p2p_mrecv_nc(tide_p2p_msg_t *msg, void *buf, tide_p2p_layout_t *lay, uint64_t count,
+                      tide_p2p_req_t **out);
 /* Probe: 1 and the envelope if a matching message has arrived, else 0.
  * With claim, the message is taken out of the queue (MPI_Mprobe). */
 int tide_p2p_iprobe(int src, uint32_t ctx, int tag, int claim, tide_p2p_status_t *st,
