@@ -22,7 +22,7 @@ typedef struct tide_keyval {
     void (*copy_fn)(void); /* the kind's copy function type */
     void (*delete_fn)(void);
     void *extra;
-    int refs;  /* the handle (until freed) + one per attribute */
+    int refs; /* the handle (until freed) + one per attribute */
 } tide_keyval_t;
 
 struct tide_attr {
@@ -163,9 +163,9 @@ static int tide_attr_call_delete(tide_kv_kind_t kind, int obj, const struct tide
         return MPI_SUCCESS;
     if (kind == TIDE_KV_COMM)
         return ((MPI_Comm_delete_attr_function *)(void *)kv->delete_fn)(obj, a->keyval, a->val,
-                                                                      kv->extra);
+                                                                        kv->extra);
     return ((MPI_Type_delete_attr_function *)(void *)kv->delete_fn)(obj, a->keyval, a->val,
-                                                                  kv->extra);
+                                                                    kv->extra);
 }
 
 static int tide_attr_remove(tide_kv_kind_t kind, int obj, struct tide_attr **head, int k)
@@ -221,8 +221,8 @@ static int tide_attr_delete_all(tide_kv_kind_t kind, int obj, struct tide_attr *
 }
 
 /* Copy every attribute of old to *nhead through the copy callbacks. */
-static int tide_attr_copy_all(tide_kv_kind_t kind, int old, struct tide_attr *src,
-                              int newobj, struct tide_attr **nhead)
+static int tide_attr_copy_all(tide_kv_kind_t kind, int old, struct tide_attr *src, int newobj,
+                              struct tide_attr **nhead)
 {
     for (; src; src = src->next) {
         tide_keyval_t *kv = tide_kv_get(src->keyval, kind);
@@ -231,11 +231,11 @@ static int tide_attr_copy_all(tide_kv_kind_t kind, int old, struct tide_attr *sr
         void *out = NULL;
         int flag = 0, rc;
         if (kind == TIDE_KV_COMM)
-            rc = ((MPI_Comm_copy_attr_function *)(void *)kv->copy_fn)(
-                old, src->keyval, kv->extra, src->val, &out, &flag);
+            rc = ((MPI_Comm_copy_attr_function *)(void *)kv->copy_fn)(old, src->keyval, kv->extra,
+                                                                      src->val, &out, &flag);
         else
-            rc = ((MPI_Type_copy_attr_function *)(void *)kv->copy_fn)(
-                old, src->keyval, kv->extra, src->val, &out, &flag);
+            rc = ((MPI_Type_copy_attr_function *)(void *)kv->copy_fn)(old, src->keyval, kv->extra,
+                                                                      src->val, &out, &flag);
         if (!rc && flag)
             rc = tide_attr_set(kind, newobj, nhead, src->keyval, out);
         if (rc)
@@ -281,8 +281,7 @@ static int tide_attr_predefined(int k, int **val)
 }
 
 /* ---- communicator attribute calls ---- */
-static int tide_comm_attr_check(const char *fn, MPI_Comm comm, int k, int writing,
-                                tide_comm_t **c)
+static int tide_comm_attr_check(const char *fn, MPI_Comm comm, int k, int writing, tide_comm_t **c)
 {
     TIDE_MPI_CHECK_INIT(fn);
     TIDE_MPI_GET_COMM(fn, comm, *c);
@@ -364,8 +363,8 @@ static int tide_comm_delete_attr(const char *fn, MPI_Comm comm, int k)
     if (rc)
         return rc;
     if (!tide_attr_find(c->attrs, k))
-        return tide_mpi_error(comm, fn, MPI_ERR_KEYVAL,
-                              "keyval %d has no attribute on %s", k, c->name);
+        return tide_mpi_error(comm, fn, MPI_ERR_KEYVAL, "keyval %d has no attribute on %s", k,
+                              c->name);
     rc = tide_attr_remove(TIDE_KV_COMM, comm, &c->attrs, k);
     return rc ? tide_mpi_error(comm, fn, rc, "the delete callback of keyval %d failed", k)
               : MPI_SUCCESS;

@@ -51,7 +51,8 @@ tide_comm_t *tide_comm_get(MPI_Comm comm)
 {
     if (comm <= MPI_COMM_NULL || comm >= TIDE_COMM_CHUNK * TIDE_COMM_NCHUNKS)
         return NULL;
-    tide_comm_t **chunk = __atomic_load_n(&tide_comm_chunks[comm / TIDE_COMM_CHUNK], __ATOMIC_ACQUIRE);
+    tide_comm_t **chunk =
+        __atomic_load_n(&tide_comm_chunks[comm / TIDE_COMM_CHUNK], __ATOMIC_ACQUIRE);
     return chunk ? __atomic_load_n(&chunk[comm % TIDE_COMM_CHUNK], __ATOMIC_ACQUIRE) : NULL;
 }
 
@@ -89,8 +90,7 @@ int tide_comm_register(tide_comm_t *c)
         }
     }
     pthread_mutex_unlock(&tide_comm_lock);
-    tide_error("no room for another communicator (%d in use)",
-               TIDE_COMM_CHUNK * TIDE_COMM_NCHUNKS);
+    tide_error("no room for another communicator (%d in use)", TIDE_COMM_CHUNK * TIDE_COMM_NCHUNKS);
     return MPI_ERR_NO_MEM;
 }
 
@@ -207,8 +207,8 @@ TIDE_MPI_WEAK(MPI_Comm_test_inter);
 static int tide_inter_barrier(tide_comm_t *c)
 {
     tide_comm_t *l = c->local;
-    int rc = l->size > 1 ? tide_coll_barrier(l->rank, l->size, l->procs, l->self_proc, l->ctx + 1)
-                         : 0;
+    int rc =
+        l->size > 1 ? tide_coll_barrier(l->rank, l->size, l->procs, l->self_proc, l->ctx + 1) : 0;
     if (rc)
         return rc;
     if (c->rank == 0) {
@@ -256,16 +256,15 @@ int tide_comm_agree_inter(tide_comm_t *c, uint32_t *ctx)
 {
     tide_geom_t g;
     tide_geom_of_comm(c->local, &g);
-    return tide_ctx_agree(&g, 1, 0, tide_inter_xchg, c, TIDE_TAG_CTX_REDUCE,
-                          TIDE_TAG_CTX_BCAST, ctx);
+    return tide_ctx_agree(&g, 1, 0, tide_inter_xchg, c, TIDE_TAG_CTX_REDUCE, TIDE_TAG_CTX_BCAST,
+                          ctx);
 }
 
 int tide_comm_dup_intra(const tide_comm_t *c, tide_comm_t *n)
 {
     tide_geom_t g;
     tide_geom_of_comm(c, &g);
-    int rc = tide_ctx_agree(&g, 1, 0, NULL, NULL, TIDE_TAG_CTX_REDUCE, TIDE_TAG_CTX_BCAST,
-                            &n->ctx);
+    int rc = tide_ctx_agree(&g, 1, 0, NULL, NULL, TIDE_TAG_CTX_REDUCE, TIDE_TAG_CTX_BCAST, &n->ctx);
     if (rc)
         return rc;
     if (!c->procs) {

@@ -36,13 +36,13 @@ static int tide_new_intra(const char *fn, tide_comm_t *parent, uint32_t ctx, int
     return MPI_SUCCESS;
 }
 
-#define TIDE_CHECK_INTRA(fn, c)                                                           \
-    do {                                                                                  \
-        if ((c)->is_inter)                                                                \
-            return tide_mpi_error((c)->handle, (fn), MPI_ERR_COMM,                        \
-                                  "argument comm (%s) is an intercommunicator; Tide "     \
-                                  "supports this call on intracommunicators only",        \
-                                  (c)->name);                                             \
+#define TIDE_CHECK_INTRA(fn, c)                                                       \
+    do {                                                                              \
+        if ((c)->is_inter)                                                            \
+            return tide_mpi_error((c)->handle, (fn), MPI_ERR_COMM,                    \
+                                  "argument comm (%s) is an intercommunicator; Tide " \
+                                  "supports this call on intracommunicators only",    \
+                                  (c)->name);                                         \
     } while (0)
 
 /* ---- split ---- */
@@ -122,8 +122,7 @@ static int tide_node_color(void)
     return (int)(h & 0x7fffffff);
 }
 
-int PMPI_Comm_split_type(MPI_Comm comm, int split_type, int key, MPI_Info info,
-                         MPI_Comm *newcomm)
+int PMPI_Comm_split_type(MPI_Comm comm, int split_type, int key, MPI_Info info, MPI_Comm *newcomm)
 {
     static const char fn[] = "MPI_Comm_split_type";
     TIDE_MPI_CHECK_INIT(fn);
@@ -185,15 +184,15 @@ int PMPI_Comm_create(MPI_Comm comm, MPI_Group group, MPI_Comm *newcomm)
     if (rc)
         return tide_mpi_error(comm, fn, rc, "the members of %s could not agree", c->name);
     *newcomm = MPI_COMM_NULL;
-    return me == MPI_UNDEFINED ? MPI_SUCCESS : tide_new_intra(fn, c, ctx, g->size, g->procs, me, newcomm);
+    return me == MPI_UNDEFINED ? MPI_SUCCESS
+                               : tide_new_intra(fn, c, ctx, g->size, g->procs, me, newcomm);
 }
 TIDE_MPI_WEAK(MPI_Comm_create);
 
 /* Only the group's members take part: they talk on comm's collective
  * context, addressed by their ranks in comm, with a tag made from the
  * user's (so concurrent calls with different tags stay apart). */
-static int tide_create_group_agree(tide_comm_t *c, tide_group_t *g, int me, int tag,
-                                   uint32_t *ctx)
+static int tide_create_group_agree(tide_comm_t *c, tide_group_t *g, int me, int tag, uint32_t *ctx)
 {
     int *pranks = malloc((size_t)g->size * sizeof(int));
     if (!pranks)
@@ -255,8 +254,8 @@ static int tide_leader_xchg(const tide_leader_link_t *k, const void *s, size_t s
                             size_t rb)
 {
     return tide_xchg_proc(k->peer->ctx + 1, k->peer->rank,
-                          tide_comm_proc(k->peer, k->remote_leader), k->remote_leader, s, sb, r,
-                          rb, k->tag);
+                          tide_comm_proc(k->peer, k->remote_leader), k->remote_leader, s, sb, r, rb,
+                          k->tag);
 }
 
 static int tide_leader_and(void *arg, uint64_t *w, int n)
@@ -269,8 +268,8 @@ static int tide_leader_and(void *arg, uint64_t *w, int n)
 }
 
 /* The remote group's processes, learnt by the leader and broadcast. */
-static int tide_remote_procs(tide_comm_t *l, int leader, const tide_leader_link_t *k,
-                             int *nremote, int **remote)
+static int tide_remote_procs(tide_comm_t *l, int leader, const tide_leader_link_t *k, int *nremote,
+                             int **remote)
 {
     tide_geom_t g;
     tide_geom_of_comm(l, &g);

@@ -19,7 +19,7 @@
 #include <string.h>
 
 enum {
-    TIDE_CTX_WORDS = 64, /* 64 * 64 even ids: 0, 2, ... 8190 */
+    TIDE_CTX_WORDS = 64,                     /* 64 * 64 even ids: 0, 2, ... 8190 */
     TIDE_CTX_MSG_WORDS = TIDE_CTX_WORDS + 1, /* + "every member holds its mask" */
 };
 
@@ -77,8 +77,8 @@ static int tide_xchg_wait(tide_p2p_req_t *r)
 int tide_geom_send(const tide_geom_t *g, int to, const void *buf, size_t bytes, int tag)
 {
     tide_p2p_req_t *r;
-    int rc = tide_p2p_isend(buf, bytes, tide_geom_proc(g, to), tide_geom_prank(g, to),
-                            g->my_prank, g->ctx, tag, TIDE_P2P_MODE_STANDARD, &r);
+    int rc = tide_p2p_isend(buf, bytes, tide_geom_proc(g, to), tide_geom_prank(g, to), g->my_prank,
+                            g->ctx, tag, TIDE_P2P_MODE_STANDARD, &r);
     if (rc) {
         tide_error("communicator construction: cannot send to process %d (%s)",
                    tide_geom_proc(g, to), strerror(-rc));
@@ -98,15 +98,14 @@ int tide_geom_recv(const tide_geom_t *g, int from, void *buf, size_t bytes, int 
     return tide_xchg_wait(r);
 }
 
-int tide_xchg_proc(uint32_t ctx, int my_prank, int proc, int prank, const void *sbuf,
-                   size_t sbytes, void *rbuf, size_t rbytes, int tag)
+int tide_xchg_proc(uint32_t ctx, int my_prank, int proc, int prank, const void *sbuf, size_t sbytes,
+                   void *rbuf, size_t rbytes, int tag)
 {
     tide_p2p_req_t *rr, *sr;
     int rc = tide_p2p_irecv(rbuf, rbytes, prank, ctx, tag, &rr);
     if (rc)
         return tide_p2p_to_class(rc);
-    rc = tide_p2p_isend(sbuf, sbytes, proc, prank, my_prank, ctx, tag, TIDE_P2P_MODE_STANDARD,
-                        &sr);
+    rc = tide_p2p_isend(sbuf, sbytes, proc, prank, my_prank, ctx, tag, TIDE_P2P_MODE_STANDARD, &sr);
     if (rc) {
         tide_error("communicator construction: cannot send to process %d (%s)", proc,
                    strerror(-rc));

@@ -26,7 +26,7 @@ enum {
 typedef struct tide_group {
     int refs;
     int size;
-    int rank; /* ours, or MPI_UNDEFINED */
+    int rank;    /* ours, or MPI_UNDEFINED */
     int procs[]; /* group rank -> process (world rank) */
 } tide_group_t;
 
@@ -55,8 +55,8 @@ int tide_geom_send(const tide_geom_t *g, int to, const void *buf, size_t bytes, 
 int tide_geom_recv(const tide_geom_t *g, int from, void *buf, size_t bytes, int tag);
 /* Blocking send to and receive from process `proc` which is rank `prank`
  * on context ctx where we are my_prank (leaders talking across groups). */
-int tide_xchg_proc(uint32_t ctx, int my_prank, int proc, int prank, const void *sbuf,
-                   size_t sbytes, void *rbuf, size_t rbytes, int tag);
+int tide_xchg_proc(uint32_t ctx, int my_prank, int proc, int prank, const void *sbuf, size_t sbytes,
+                   void *rbuf, size_t rbytes, int tag);
 int tide_geom_bcast(const tide_geom_t *g, void *buf, size_t bytes, int root, int tag);
 /* Every rank's `bytes` bytes, in rank order, to every rank. */
 int tide_geom_allgather(const tide_geom_t *g, const void *mine, size_t bytes, void *all, int tag);

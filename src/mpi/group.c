@@ -75,13 +75,13 @@ MPI_Group tide_group_make(int size, const int *procs)
     return h;
 }
 
-#define TIDE_GET_GROUP(fn, h, out, argname)                                                 \
-    do {                                                                                    \
-        (out) = tide_group_get(h);                                                          \
-        if (!(out))                                                                         \
-            return tide_mpi_error(MPI_COMM_NULL, (fn), MPI_ERR_GROUP,                       \
+#define TIDE_GET_GROUP(fn, h, out, argname)                                                  \
+    do {                                                                                     \
+        (out) = tide_group_get(h);                                                           \
+        if (!(out))                                                                          \
+            return tide_mpi_error(MPI_COMM_NULL, (fn), MPI_ERR_GROUP,                        \
                                   "argument %s (handle %d) is not a valid group", (argname), \
-                                  (int)(h));                                                \
+                                  (int)(h));                                                 \
     } while (0)
 
 int PMPI_Group_size(MPI_Group group, int *size)
@@ -137,14 +137,14 @@ static int tide_group_out(const char *fn, int n, const int *procs, MPI_Group *ne
 }
 
 /* Check a list of n distinct ranks of g; sets seen[] (g->size entries). */
-static int tide_group_check_ranks(const char *fn, const tide_group_t *g, int n,
-                                  const int ranks[], char *seen)
+static int tide_group_check_ranks(const char *fn, const tide_group_t *g, int n, const int ranks[],
+                                  char *seen)
 {
     for (int i = 0; i < n; i++) {
         if (ranks[i] < 0 || ranks[i] >= g->size)
             return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_RANK,
-                                  "argument ranks[%d] (%d) is not a rank of the group (size %d)",
-                                  i, ranks[i], g->size);
+                                  "argument ranks[%d] (%d) is not a rank of the group (size %d)", i,
+                                  ranks[i], g->size);
         if (seen[ranks[i]])
             return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_RANK,
                                   "argument ranks[%d] (%d) appears twice", i, ranks[i]);
@@ -153,8 +153,8 @@ static int tide_group_check_ranks(const char *fn, const tide_group_t *g, int n,
     return MPI_SUCCESS;
 }
 
-static int tide_group_incl_excl(const char *fn, MPI_Group group, int n, const int ranks[],
-                                int excl, MPI_Group *newgroup)
+static int tide_group_incl_excl(const char *fn, MPI_Group group, int n, const int ranks[], int excl,
+                                MPI_Group *newgroup)
 {
     TIDE_MPI_CHECK_INIT(fn);
     tide_group_t *g;
@@ -329,11 +329,11 @@ int PMPI_Group_translate_ranks(MPI_Group group1, int n, const int ranks1[], MPI_
     for (int i = 0; i < n; i++)
         if (ranks1[i] != MPI_PROC_NULL && (ranks1[i] < 0 || ranks1[i] >= a->size))
             return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_RANK,
-                                  "argument ranks1[%d] (%d) is not a rank of group1 (size %d)",
-                                  i, ranks1[i], a->size);
+                                  "argument ranks1[%d] (%d) is not a rank of group1 (size %d)", i,
+                                  ranks1[i], a->size);
     for (int i = 0; i < n; i++)
-        ranks2[i] = ranks1[i] == MPI_PROC_NULL ? MPI_PROC_NULL
-                                               : tide_group_rank_of(b, a->procs[ranks1[i]]);
+        ranks2[i] =
+            ranks1[i] == MPI_PROC_NULL ? MPI_PROC_NULL : tide_group_rank_of(b, a->procs[ranks1[i]]);
     return MPI_SUCCESS;
 }
 TIDE_MPI_WEAK(MPI_Group_translate_ranks);

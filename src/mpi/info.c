@@ -196,13 +196,13 @@ int tide_info_dup_internal(MPI_Info src, MPI_Info *out)
     return 0;
 }
 
-#define TIDE_GET_INFO(fn, h, out)                                                           \
-    do {                                                                                    \
-        (out) = tide_info_get(h);                                                           \
-        if (!(out))                                                                         \
-            return tide_mpi_error(MPI_COMM_NULL, (fn), MPI_ERR_INFO,                        \
-                                  "argument info (handle %d) is not a valid info object",   \
-                                  (int)(h));                                                \
+#define TIDE_GET_INFO(fn, h, out)                                                         \
+    do {                                                                                  \
+        (out) = tide_info_get(h);                                                         \
+        if (!(out))                                                                       \
+            return tide_mpi_error(MPI_COMM_NULL, (fn), MPI_ERR_INFO,                      \
+                                  "argument info (handle %d) is not a valid info object", \
+                                  (int)(h));                                              \
     } while (0)
 
 static int tide_info_check_key(const char *fn, const char *key)
@@ -409,8 +409,8 @@ int PMPI_Alloc_mem(MPI_Aint size, MPI_Info info, void *baseptr)
     /* Page-aligned memory: the stream engine copies from it like any other. */
     void *p = NULL;
     if (posix_memalign(&p, 4096, size ? (size_t)size : 1) != 0)
-        return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_NO_MEM,
-                              "cannot allocate %ld bytes", (long)size);
+        return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_NO_MEM, "cannot allocate %ld bytes",
+                              (long)size);
     *(void **)baseptr = p;
     return MPI_SUCCESS;
 }

@@ -15,14 +15,14 @@ static int copies, deletes, last_deleted, type_deletes;
 static int handler_calls, handler_class;
 static MPI_Comm handler_comm;
 
-#define CHECK(cond, ...)                                                      \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
+#define CHECK(cond, ...)                                                       \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
             fprintf(stderr, "comm_attr: rank %d: line %d: ", wrank, __LINE__); \
-            fprintf(stderr, __VA_ARGS__);                                     \
-            fprintf(stderr, "\n");                                            \
-            MPI_Abort(MPI_COMM_WORLD, 1);                                     \
-        }                                                                     \
+            fprintf(stderr, __VA_ARGS__);                                      \
+            fprintf(stderr, "\n");                                             \
+            MPI_Abort(MPI_COMM_WORLD, 1);                                      \
+        }                                                                      \
     } while (0)
 #define OK(call) CHECK((call) == MPI_SUCCESS, "%s failed", #call)
 
@@ -105,11 +105,9 @@ static void test_attrs(void)
     OK(MPI_Comm_free_keyval(&key));
     CHECK(key == MPI_KEYVAL_INVALID, "free_keyval did not reset the key");
     OK(MPI_Comm_free(&b)); /* deletes 101 */
-    CHECK(deletes == 3 && last_deleted == 101, "free: %d deletes, last %d", deletes,
-          last_deleted);
+    CHECK(deletes == 3 && last_deleted == 101, "free: %d deletes, last %d", deletes, last_deleted);
     OK(MPI_Comm_free(&a)); /* deletes 300 (nkey) */
-    CHECK(deletes == 4 && last_deleted == 300, "free: %d deletes, last %d", deletes,
-          last_deleted);
+    CHECK(deletes == 4 && last_deleted == 300, "free: %d deletes, last %d", deletes, last_deleted);
     OK(MPI_Comm_free_keyval(&dkey));
     OK(MPI_Comm_free_keyval(&nkey));
 
@@ -176,8 +174,7 @@ static void test_errhandlers(void)
           "handler: %d calls, class %d", handler_calls, handler_class);
     CHECK(rc == MPI_ERR_RANK, "MPI_Send with a bad rank returned %d", rc);
     rc = MPI_Recv(&x, 1, MPI_INT, 0, -5, d, MPI_STATUS_IGNORE);
-    CHECK(handler_calls == 2 && handler_class == MPI_ERR_TAG, "bad tag: class %d",
-          handler_class);
+    CHECK(handler_calls == 2 && handler_class == MPI_ERR_TAG, "bad tag: class %d", handler_class);
     /* inherited by Comm_dup */
     OK(MPI_Comm_dup(d, &dd));
     OK(MPI_Comm_get_errhandler(dd, &got));

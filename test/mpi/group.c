@@ -9,14 +9,14 @@
 
 static int wrank, n;
 
-#define CHECK(cond, ...)                                                  \
-    do {                                                                  \
-        if (!(cond)) {                                                    \
+#define CHECK(cond, ...)                                                   \
+    do {                                                                   \
+        if (!(cond)) {                                                     \
             fprintf(stderr, "group: rank %d: line %d: ", wrank, __LINE__); \
-            fprintf(stderr, __VA_ARGS__);                                 \
-            fprintf(stderr, "\n");                                        \
-            MPI_Abort(MPI_COMM_WORLD, 1);                                 \
-        }                                                                 \
+            fprintf(stderr, __VA_ARGS__);                                  \
+            fprintf(stderr, "\n");                                         \
+            MPI_Abort(MPI_COMM_WORLD, 1);                                  \
+        }                                                                  \
     } while (0)
 #define OK(call) CHECK((call) == MPI_SUCCESS, "%s failed", #call)
 
@@ -96,8 +96,7 @@ int main(int argc, char **argv)
             want[m++] = r;
     expect(g, world, n, want, "union");
     OK(MPI_Group_compare(g, world, &res));
-    CHECK(res == (n == 1 ? MPI_IDENT : MPI_SIMILAR),
-          "compare(union, world) = %d", res);
+    CHECK(res == (n == 1 ? MPI_IDENT : MPI_SIMILAR), "compare(union, world) = %d", res);
     OK(MPI_Group_free(&g));
 
     /* intersection in group1's order; difference */
@@ -128,8 +127,8 @@ int main(int argc, char **argv)
     /* translate: reversed -> world, with MPI_PROC_NULL; evens -> odds */
     int in[3] = {0, MPI_PROC_NULL, n - 1}, out[3];
     OK(MPI_Group_translate_ranks(rev, 3, in, world, out));
-    CHECK(out[0] == n - 1 && out[1] == MPI_PROC_NULL && out[2] == 0, "translate: %d %d %d",
-          out[0], out[1], out[2]);
+    CHECK(out[0] == n - 1 && out[1] == MPI_PROC_NULL && out[2] == 0, "translate: %d %d %d", out[0],
+          out[1], out[2]);
     OK(MPI_Group_translate_ranks(evens, 1, in, odds, out));
     CHECK(out[0] == MPI_UNDEFINED, "translate evens -> odds: %d", out[0]);
 
