@@ -875,6 +875,85 @@ START_TEST(backlog_second_thread)
 }
 END_TEST
 
+/* ---- user threads on several streams while another thread progresses ---- */
+
+typedef struct {
+    tide_stream_t *s;
+    uint8_t *buf;
+    size_t len, done;
+    int tx;
+    volatile int *stop;
+} worker_t;
+
+static void *worker_main(void *arg)
+{
+    worker_t *w = arg;
+    while (w->done < w->len && !*w->stop) {
+        size_t chunk = w->len - w->done < 7777 ? w->len - w->done : 7777;
+        ssize_t n = w->tx ? tide_stream_send(w->s, w->buf + w->done, chunk, TIDE_STREAM_DONTWAIT)
+                          : tide_stream_recv(w->s, w->buf + w->done, chunk, TIDE_STREAM_DONTWAIT);
+        if (n > 0)
+            w->done += (size_t)n;
+        else if (n != -EAGAIN)
+            break;
+        else
+            sched_yield();
+    }
+    return NULL;
+}
+
+static int workers_done(void *arg)
+{
+    worker_t *w = arg;
+    for (int i = 0; i < 6; i++)
+        if (w[i].done < w[i].len)
+            return 0;
+    return 1;
+}
+
+START_TEST(threads_many_streams)
+{
+    enum { NS = 3, LEN = 300000 };
+    tide_stream_t *ca[NS], *cb[NS];
+    for (int i = 0; i < NS; i++)
+        harness_connect(&H, (uint16_t)(400 + i), &ca[i], &cb[i]);
+    static uint8_t src[NS][LEN], dst[NS][LEN];
+    worker_t w[2 * NS];
+    volatile int stop = 0;
+    pthread_t th[2 * NS];
+    for (int i = 0; i < NS; i++) {
+        fill_random(src[i], LEN, (unsigned)(50 + i));
+        w[2 * i] = (worker_t){ca[i], src[i], LEN, 0, 1, &stop};
+        w[2 * i + 1] = (worker_t){cb[i], dst[i], LEN, 0, 0, &stop};
+    }
+    for (int i = 0; i < 2 * NS; i++)
+        pthread_create(&th[i], NULL, worker_main, &w[i]);
+    /* This thread alone drives progress and the clock, in small steps so
+     * fake time does not race ahead of workers that wait for a CPU; the
+     * bound is real time. */
+    int rc = -1;
+    uint64_t end = tide_time_ns() + 60000000000ull;
+    while (tide_time_ns() < end) {
+        if (workers_done(w)) {
+            rc = 0;
+            break;
+        }
+        if (tide_stream_stack_progress(H.a) + tide_stream_stack_progress(H.b) == 0) {
+            tide_fake_clock_advance(&H.fc, 10000);
+            sched_yield();
+        }
+    }
+    stop = 1;
+    for (int i = 0; i < 2 * NS; i++)
+        pthread_join(th[i], NULL);
+    ck_assert_int_eq(rc, 0);
+    for (int i = 0; i < NS; i++) {
+        ck_assert_uint_eq(w[2 * i + 1].done, LEN);
+        ck_assert(memcmp(src[i], dst[i], LEN) == 0);
+    }
+}
+END_TEST
+
 /* ---- poll across many streams ---- */
 
 START_TEST(poll_many)
@@ -928,6 +1007,7 @@ static Suite *stream_suite(void)
     tcase_add_test(tc, zerocopy_and_posted);
     tcase_add_test(tc, backlog_second_thread);
     tcase_add_test(tc, poll_many);
+    tcase_add_test(tc, threads_many_streams);
     suite_add_tcase(s, tc);
     TCase *tf = tcase_create("faults");
     tcase_set_timeout(tf, 120);
