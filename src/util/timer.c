@@ -119,19 +119,28 @@ int tide_timer_wheel_run_at(tide_timer_wheel_t *w, uint64_t now)
     return fired;
 }
 
+/* Walk the slots from the current tick: the first slot holding a timer of
+ * this revolution ends the search (nothing earlier can be in a later slot);
+ * timers of later revolutions seen on the way are remembered. */
 uint64_t tide_timer_wheel_next(const tide_timer_wheel_t *w)
 {
     uint64_t best = UINT64_MAX;
     if (w->armed == 0)
         return best;
     for (uint32_t i = 0; i < w->nslots; i++) {
+        uint64_t tick = w->cur_tick + i;
         tide_list_t *pos;
-        tide_list_for_each(pos, &w->slots[i])
+        int found = 0;
+        tide_list_for_each(pos, &w->slots[tick & (w->nslots - 1)])
         {
             tide_timer_t *t = tide_container_of(pos, tide_timer_t, link);
             if (t->expire_ns < best)
                 best = t->expire_ns;
+            if (t->expire_ns / w->tick_ns <= tick)
+                found = 1;
         }
+        if (found)
+            break;
     }
     return best;
 }

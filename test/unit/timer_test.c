@@ -153,6 +153,7 @@ START_TEST(random_against_reference)
     for (int i = 0; i < N; i++) {
         r[i] = (rec_t){0, 0, &fc, &wh, 0};
         tide_timer_init(&t[i], on_fire, &r[i]);
+        /* up to 4 revolutions (128 slots x 10 us) ahead */
         due[i] = fc.now + (uint64_t)(rand() % 5000000);
         tide_timer_arm_at(&wh, &t[i], due[i]);
     }
@@ -160,11 +161,15 @@ START_TEST(random_against_reference)
     while (fc.now < end) {
         tide_fake_clock_advance(&fc, (uint64_t)(rand() % 20000));
         tide_timer_wheel_run(&wh);
+        uint64_t min = UINT64_MAX;
         for (int i = 0; i < N; i++) {
             ck_assert_int_eq(r[i].fired, due[i] <= fc.now);
             if (r[i].fired)
                 ck_assert_uint_ge(r[i].at, due[i]);
+            else if (due[i] < min)
+                min = due[i];
         }
+        ck_assert_uint_eq(tide_timer_wheel_next(&wh), min);
     }
 }
 END_TEST
