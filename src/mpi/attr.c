@@ -8,6 +8,7 @@
  * on every communicator. */
 #include "config.h"
 #include "mpi/comm_impl.h"
+#include "mpi/dtype.h"
 #include "rte/rte.h"
 #include "util/hash.h"
 
@@ -431,7 +432,7 @@ static tide_type_attrs_t *tide_type_list(MPI_Datatype dt, int create)
 static int tide_type_attr_check(const char *fn, MPI_Datatype dt, int k)
 {
     TIDE_MPI_CHECK_INIT(fn);
-    if (tide_dt_size(dt) < 0)
+    if (!tide_dt_name(dt)) /* any valid type, basic or derived */
         return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_TYPE,
                               "argument datatype (handle 0x%x) is not a valid datatype",
                               (unsigned)dt);

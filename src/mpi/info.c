@@ -5,6 +5,7 @@
  * MPI_INFO_ENV (1) is built on first use from this process's start. */
 #include "config.h"
 #include "mpi/comm_impl.h"
+#include "mpi/dtype.h"
 #include "rte/rte.h"
 
 #include <pthread.h>
@@ -432,20 +433,42 @@ int PMPI_Pcontrol(const int level, ...)
 }
 TIDE_MPI_WEAK(MPI_Pcontrol);
 
+/* Bytes that hold `count` basic elements of dt: whole items plus, for a
+ * partial item, its share of elements (exact for types of one basic type). */
+static int tide_status_elem_bytes(MPI_Datatype dt, MPI_Count count, MPI_Count *bytes)
+{
+    int sz = tide_dt_size(dt);
+    if (sz >= 0) {
+        *bytes = count * sz;
+        return 0;
+    }
+    MPI_Count items, elems, tsize;
+    int isz;
+    if (!tide_dt_name(dt) || PMPI_Type_size(dt, &isz) != MPI_SUCCESS)
+        return -1;
+    tsize = isz;
+    if (tide_dtype_count(dt, tsize, &items, &elems) != 0 || elems <= 0) {
+        *bytes = 0;
+        return count == 0 ? 0 : -1;
+    }
+    *bytes = (count / elems) * tsize + (count % elems) * (tsize / elems);
+    return 0;
+}
+
 int PMPI_Status_set_elements_x(MPI_Status *status, MPI_Datatype datatype, MPI_Count count)
 {
     static const char fn[] = "MPI_Status_set_elements_x";
     TIDE_MPI_CHECK_INIT(fn);
     TIDE_MPI_CHECK_PTR(fn, MPI_COMM_NULL, status, "status");
-    int sz = tide_dt_size(datatype);
-    if (sz < 0)
+    if (count < 0)
+        return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_COUNT,
+                              "argument count (%lld) is negative", (long long)count);
+    MPI_Count bytes;
+    if (tide_status_elem_bytes(datatype, count, &bytes))
         return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_TYPE,
                               "argument datatype (handle 0x%x) is not a valid datatype",
                               (unsigned)datatype);
-    if (count < 0)
-        return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_COUNT, "argument count (%lld) is negative",
-                              (long long)count);
-    status->tide_count = count * sz;
+    status->tide_count = bytes;
     return MPI_SUCCESS;
 }
 TIDE_MPI_WEAK(MPI_Status_set_elements_x);

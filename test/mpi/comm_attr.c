@@ -300,6 +300,27 @@ static void test_misc(void)
     CHECK(count == 5, "Get_count after Status_set_elements: %d", count);
     OK(MPI_Get_count(&st, MPI_INT, &count));
     CHECK(count == 10, "the same status in ints: %d", count);
+    /* a derived type: 3 doubles per item, 7 elements = 2 items and 1 */
+    MPI_Datatype t3;
+    OK(MPI_Type_contiguous(3, MPI_DOUBLE, &t3));
+    OK(MPI_Type_commit(&t3));
+    OK(MPI_Status_set_elements(&st, t3, 7));
+    OK(MPI_Get_elements(&st, t3, &count));
+    CHECK(count == 7, "Get_elements of the derived type: %d", count);
+    OK(MPI_Get_count(&st, t3, &count));
+    CHECK(count == MPI_UNDEFINED, "Get_count of a partial item: %d", count);
+    OK(MPI_Get_count(&st, MPI_DOUBLE, &count));
+    CHECK(count == 7, "the same status in doubles: %d", count);
+    /* attributes on a derived type */
+    int tk, flag2;
+    void *v;
+    OK(MPI_Type_create_keyval(MPI_TYPE_DUP_FN, MPI_TYPE_NULL_DELETE_FN, &tk, NULL));
+    OK(MPI_Type_set_attr(t3, tk, (void *)33L));
+    OK(MPI_Type_get_attr(t3, tk, &v, &flag2));
+    CHECK(flag2 && v == (void *)33L, "attribute on a derived type");
+    OK(MPI_Type_delete_attr(t3, tk));
+    OK(MPI_Type_free_keyval(&tk));
+    OK(MPI_Type_free(&t3));
     OK(MPI_Status_set_cancelled(&st, 1));
     OK(MPI_Test_cancelled(&st, &flag));
     CHECK(flag, "Status_set_cancelled");
