@@ -15,6 +15,7 @@ libmpi_la_SOURCES = \
 	src/mpi/request.c \
 	src/mpi/pt2pt.c \
 	src/mpi/bsend.c \
+	src/mpi/coll.c src/mpi/op.c src/mpi/op.h \
 	src/mpi/mpit.c
 
 libmpi_la_LIBADD = libtidecoll.la libtidep2p.la libtidestream.la libtidewire.la libtiderte.la libtideutil.la
