@@ -8,13 +8,16 @@
 #include "stream/stats.h"
 #include "util/log.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 TIDE_PARAM_DEFINE(stream_key, TIDE_PARAM_INT, "STREAM_KEY", "0x7469",
@@ -381,12 +384,38 @@ void tide_tcb_release(tide_stream_t *s)
 
 /* ---- stack life cycle ---- */
 
+/* Remove counter files of our dead processes (killed ones cannot unlink
+ * their own). */
+static void tide_stack_stats_gc(void)
+{
+    DIR *d = opendir("/dev/shm");
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        long pid;
+        int n;
+        if (sscanf(e->d_name, "tide-stat.%ld.%d", &pid, &n) != 2 || pid <= 0)
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        char path[300];
+        struct stat sb;
+        snprintf(path, sizeof(path), "/dev/shm/%s", e->d_name);
+        if (stat(path, &sb) == 0 && sb.st_uid == geteuid())
+            unlink(path);
+    }
+    closedir(d);
+}
+
 static void tide_stack_stats_map(tide_stream_stack_t *st, const tide_stream_stack_opts_t *o)
 {
     static int seq;
     st->stats = &st->stats_priv;
     if ((o && o->no_shm_stats) || !tide_param_int(&tide_param_stream_stat_shm))
         return;
+    if (seq == 0)
+        tide_stack_stats_gc();
     snprintf(st->shm_path, sizeof(st->shm_path), "/dev/shm/tide-stat.%d.%d", (int)getpid(),
              __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
     int fd = open(st->shm_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

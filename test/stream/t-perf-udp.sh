@@ -27,8 +27,17 @@ run_pair() { # run_pair CLIENT-ARGS...
     cat "$T/client.log"
 }
 
+# a counter file left by a killed process is removed by the next stack
+sh -c 'exit 0' &
+dead=$!
+wait $dead
+stale=/dev/shm/tide-stat.$dead.0
+: >"$stale"
+tide_on_exit "rm -f $stale"
+
 run_pair -t 1 -V
 grep -q "verify errors 0\$" "$T/client.log" || fail "bytes differ"
+[ -e "$stale" ] && fail "stale counter file $stale was not removed"
 run_pair -t 1 -V -P 2 -R
 grep -q "verify errors 0\$" "$T/client.log" || fail "bytes differ (reverse, 2 streams)"
 export TIDE_STATS=1
