@@ -3,3 +3,4 @@ EXTRA_DIST += test/mpi/hello.c test/mpi/hello_pmix.c test/mpi/errors.c test/mpi/
 TESTS += test/mpi/t-singleton.sh test/mpi/t-errors.sh test/mpi/t-wrappers.sh test/mpi/t-self.sh test/mpi/t-p2p-udp.sh test/mpi/t-p2p-eth.sh test/mpi/t-tools.sh
 EXTRA_DIST += test/mpi/t-singleton.sh test/mpi/t-errors.sh test/mpi/t-wrappers.sh test/mpi/t-self.sh test/mpi/t-p2p-udp.sh test/mpi/t-p2p-eth.sh test/mpi/t-tools.sh
 include test/mpi/comm.mk
+include test/mpi/dtype.mk
