@@ -5,7 +5,11 @@
  * tree to a root, then a broadcast) and all take the lowest id that is
  * free everywhere.  Only one agreement per process may use the bitmap at
  * a time; a thread that finds it busy contributes an empty mask and every
- * member retries (MPICH's "mask in use" rule).  The messages go over
+ * member retries (MPICH's "mask in use" rule).  To make progress when
+ * threads of several processes compete, the waiting agreement with the
+ * lowest key (parent context, tag) has priority for the bitmap, as in
+ * MPICH: every process sees the same concurrent agreements, so the same
+ * one wins everywhere.  The messages go over
  * tide_p2p_* on the parent's collective context with internal tags. */
 #include "config.h"
 #include "mpi/comm_impl.h"
@@ -26,6 +30,29 @@ enum {
 static pthread_mutex_t tide_ctx_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t tide_ctx_free[TIDE_CTX_WORDS];
 static int tide_ctx_inited, tide_ctx_busy;
+enum { TIDE_CTX_MAX_WAITERS = 64 };
+static uint64_t tide_ctx_waiters[TIDE_CTX_MAX_WAITERS]; /* keys of running agreements, 0: free */
+
+/* Register (or with key 0 remove) a running agreement; the caller holds
+ * the lock. */
+static void tide_ctx_waiter_set(uint64_t old, uint64_t key)
+{
+    for (int i = 0; i < TIDE_CTX_MAX_WAITERS; i++) {
+        if (tide_ctx_waiters[i] == old) {
+            tide_ctx_waiters[i] = key;
+            return;
+        }
+    }
+}
+
+/* Whether no other running agreement has a lower key. */
+static int tide_ctx_has_priority(uint64_t key)
+{
+    for (int i = 0; i < TIDE_CTX_MAX_WAITERS; i++)
+        if (tide_ctx_waiters[i] && tide_ctx_waiters[i] < key)
+            return 0;
+    return 1;
+}
 
 static void tide_ctx_init_locked(void)
 {
@@ -179,14 +206,14 @@ int tide_geom_allgather(const tide_geom_t *g, const void *mine, size_t bytes, vo
 
 /* Our contribution: the free mask if we hold the bitmap, all ones if we
  * only take part, nothing if another agreement holds it. */
-static int tide_ctx_contribute(int member, uint64_t *w)
+static int tide_ctx_contribute(int member, uint64_t key, uint64_t *w)
 {
     pthread_mutex_lock(&tide_ctx_lock);
     tide_ctx_init_locked();
     int took = 0;
     if (!member) {
         memset(w, 0xff, TIDE_CTX_WORDS * sizeof(uint64_t));
-    } else if (!tide_ctx_busy) {
+    } else if (!tide_ctx_busy && tide_ctx_has_priority(key)) {
         tide_ctx_busy = took = 1;
         memcpy(w, tide_ctx_free, sizeof(tide_ctx_free));
     } else {
@@ -199,10 +226,11 @@ static int tide_ctx_contribute(int member, uint64_t *w)
 
 /* Take the lowest id of the agreed mask (members reserve it); release the
  * bitmap.  1 if an id was found. */
-static int tide_ctx_take(const uint64_t *w, int member, int took, uint32_t *ctx)
+static int tide_ctx_take(const uint64_t *w, int member, int took, uint64_t key, uint32_t *ctx)
 {
     int found = 0;
     pthread_mutex_lock(&tide_ctx_lock);
+    tide_ctx_waiter_set(key, 0);
     for (int i = 0; i < TIDE_CTX_WORDS && !found; i++) {
         if (w[i]) {
             int b = __builtin_ctzll(w[i]);
@@ -218,12 +246,14 @@ static int tide_ctx_take(const uint64_t *w, int member, int took, uint32_t *ctx)
     return found;
 }
 
-static void tide_ctx_drop(int took)
+/* A round failed: release the bitmap; done: also leave the waiters. */
+static void tide_ctx_drop(int took, uint64_t key, int done)
 {
-    if (!took)
-        return;
     pthread_mutex_lock(&tide_ctx_lock);
-    tide_ctx_busy = 0;
+    if (took)
+        tide_ctx_busy = 0;
+    if (done)
+        tide_ctx_waiter_set(key, 0);
     pthread_mutex_unlock(&tide_ctx_lock);
 }
 
@@ -231,26 +261,30 @@ int tide_ctx_agree(const tide_geom_t *g, int member, int root, tide_ctx_xchg_fn 
                    int tag_reduce, int tag_bcast, uint32_t *ctx)
 {
     uint64_t w[TIDE_CTX_MSG_WORDS];
+    uint64_t key = ((uint64_t)g->ctx << 32 | (uint32_t)tag_reduce) + 1; /* never 0 */
+    pthread_mutex_lock(&tide_ctx_lock);
+    tide_ctx_waiter_set(0, key); /* beyond 64 concurrent agreements: no priority */
+    pthread_mutex_unlock(&tide_ctx_lock);
     for (;;) {
-        int took = tide_ctx_contribute(member, w);
+        int took = tide_ctx_contribute(member, key, w);
         int rc = tide_geom_reduce_band(g, w, TIDE_CTX_MSG_WORDS, root, tag_reduce);
         if (!rc && g->rank == root && xchg)
             rc = xchg(arg, w, TIDE_CTX_MSG_WORDS);
         if (!rc)
             rc = tide_geom_bcast(g, w, sizeof(w), root, tag_bcast);
         if (rc) {
-            tide_ctx_drop(took);
+            tide_ctx_drop(took, key, 1);
             return rc;
         }
         if (w[TIDE_CTX_WORDS]) {
-            if (tide_ctx_take(w, member, took, ctx))
+            if (tide_ctx_take(w, member, took, key, ctx))
                 return 0;
             tide_error("no free context id left for a new communicator (all %d in use); "
                        "free communicators that are no longer needed",
                        TIDE_CTX_WORDS * 64);
             return MPI_ERR_OTHER;
         }
-        tide_ctx_drop(took); /* someone's bitmap was busy: try again */
+        tide_ctx_drop(took, key, 0); /* someone's bitmap was busy: try again */
         sched_yield();
     }
 }

@@ -5,6 +5,7 @@
  * group, barrier, dup, merge both ways).  Runs as a singleton and under
  * mpirun at any size; parts that need 2 processes are skipped below. */
 #include <mpi.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -286,9 +287,40 @@ static void test_intercomm(void)
     OK(MPI_Comm_free(&local));
 }
 
+/* Two threads create communicators at the same time on different parents:
+ * context-id agreements compete for each process's bitmap and must retry,
+ * never hand out one id twice. */
+static void *dup_loop(void *arg)
+{
+    MPI_Comm parent = *(MPI_Comm *)arg, d[4];
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 4; i++)
+            OK(MPI_Comm_dup(parent, &d[i]));
+        for (int i = 0; i < 4; i++)
+            ring_isolated(d[i], parent);
+        for (int i = 0; i < 4; i++)
+            OK(MPI_Comm_free(&d[i]));
+    }
+    return NULL;
+}
+
+static void test_threads(void)
+{
+    MPI_Comm a, b;
+    OK(MPI_Comm_dup(MPI_COMM_WORLD, &a));
+    OK(MPI_Comm_dup(MPI_COMM_WORLD, &b));
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, dup_loop, &a) == 0, "pthread_create");
+    dup_loop(&b);
+    pthread_join(t, NULL);
+    OK(MPI_Comm_free(&a));
+    OK(MPI_Comm_free(&b));
+}
+
 int main(int argc, char **argv)
 {
-    MPI_Init(&argc, &argv);
+    int provided;
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
     MPI_Comm_rank(MPI_COMM_WORLD, &wrank);
     MPI_Comm_size(MPI_COMM_WORLD, &wsize);
     test_split();
@@ -298,6 +330,8 @@ int main(int argc, char **argv)
     test_recycle();
     if (wsize >= 2)
         test_intercomm();
+    if (provided == MPI_THREAD_MULTIPLE)
+        test_threads();
     OK(MPI_Barrier(MPI_COMM_WORLD));
     if (wrank == 0)
         printf("comm ok (%d processes)\n", wsize);

@@ -6,7 +6,7 @@
 . "$TIDE_SRCDIR/test/lib.sh"
 progs="comm group comm_attr"
 for p in $progs; do
-    tide_build "test/mpi/$p.c" "$T/$p"
+    tide_build "test/mpi/$p.c" "$T/$p" -pthread
 done
 for p in $progs; do
     note "singleton $p"
