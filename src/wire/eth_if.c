@@ -91,33 +91,51 @@ static int eth_if_score(int fd, const struct ifaddrs *i, hwloc_topology_t topo,
     return 2 * eth_if_near(topo, bound, i->ifa_name) + eth_if_sysfs(i->ifa_name, "device");
 }
 
+/* One pass over the interfaces: the best by score, then lowest index.
+ * Returns how many are usable; the best one's name goes to name. */
+static int eth_if_scan(int fd, struct ifaddrs *ifs, hwloc_topology_t topo, hwloc_bitmap_t bound,
+                       char *name, size_t len)
+{
+    int best = -1, usable = 0;
+    unsigned best_idx = 0;
+    for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
+        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_PACKET)
+            continue;
+        int s = eth_if_score(fd, i, topo, bound);
+        unsigned idx = if_nametoindex(i->ifa_name);
+        usable += s >= 0;
+        if (s > best || (s == best && s >= 0 && idx < best_idx)) {
+            best = s;
+            best_idx = idx;
+            snprintf(name, len, "%s", i->ifa_name);
+        }
+    }
+    return usable;
+}
+
+/* hwloc (and its PCI discovery) is asked only when there is a choice. */
 static int eth_if_auto(char *name, size_t len)
 {
-    struct ifaddrs *ifs, *i;
-    int best = -1, fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    unsigned best_idx = 0;
-    hwloc_bitmap_t bound = hwloc_bitmap_alloc();
-    hwloc_topology_t topo = bound ? eth_if_topology(bound) : NULL;
-    if (fd >= 0 && getifaddrs(&ifs) == 0) {
-        for (i = ifs; i; i = i->ifa_next) {
-            if (!i->ifa_addr || i->ifa_addr->sa_family != AF_PACKET)
-                continue;
-            int s = eth_if_score(fd, i, topo, bound);
-            unsigned idx = if_nametoindex(i->ifa_name);
-            if (s > best || (s == best && s >= 0 && idx < best_idx)) {
-                best = s;
-                best_idx = idx;
-                snprintf(name, len, "%s", i->ifa_name);
-            }
-        }
-        freeifaddrs(ifs);
+    struct ifaddrs *ifs;
+    int usable = 0, fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || getifaddrs(&ifs)) {
+        if (fd >= 0)
+            close(fd);
+        return -ENODEV;
     }
-    if (fd >= 0)
-        close(fd);
-    if (topo)
-        hwloc_topology_destroy(topo);
-    hwloc_bitmap_free(bound);
-    return best >= 0 ? 0 : -ENODEV;
+    usable = eth_if_scan(fd, ifs, NULL, NULL, name, len);
+    if (usable > 1) {
+        hwloc_bitmap_t bound = hwloc_bitmap_alloc();
+        hwloc_topology_t topo = bound ? eth_if_topology(bound) : NULL;
+        if (topo) {
+            eth_if_scan(fd, ifs, topo, bound, name, len);
+            hwloc_topology_destroy(topo);
+        }
+        hwloc_bitmap_free(bound);
+    }
+    freeifaddrs(ifs);
+    close(fd);
+    return usable > 0 ? 0 : -ENODEV;
 }
 
 int tide_wire_eth_if_pick(const tide_wire_config_t *cfg, char *name, size_t len, int quiet)
