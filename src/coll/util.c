@@ -7,6 +7,7 @@
 #include "p2p/p2p.h"
 
 #include <errno.h>
+#include <sched.h>
 
 TIDE_PARAM_DEFINE(coll_bcast_long, TIDE_PARAM_SIZE, "COLL_BCAST_LONG", "64k",
                   "MPI_Bcast: messages of at least this many bytes (and 3+ processes) use "
@@ -40,14 +41,26 @@ int tide_coll_irecv(const tide_coll_comm_t *c, void *buf, size_t cap, int src, i
     return tide_p2p_irecv(buf, cap, src, c->ctx, tag, out);
 }
 
+/* Spin on progress; give the processor up after idle passes so that
+ * oversubscribed peers get to run (as the blocking MPI calls do). */
+static void tide_coll_wait(tide_p2p_req_t *r)
+{
+    int idle = 0;
+    while (!tide_p2p_req_done(r)) {
+        if (tide_p2p_progress() == 0 && ++idle >= 64) {
+            sched_yield();
+            idle = 0;
+        }
+    }
+}
+
 int tide_coll_waitall(tide_p2p_req_t **reqs, int n)
 {
     int err = 0;
     for (int i = 0; i < n; i++) {
         if (!reqs[i])
             continue;
-        while (!tide_p2p_req_done(reqs[i]))
-            tide_p2p_progress();
+        tide_coll_wait(reqs[i]);
         if (!err)
             err = reqs[i]->status.error;
         tide_p2p_req_free(reqs[i]);
@@ -71,8 +84,7 @@ int tide_coll_sendrecv(const tide_coll_comm_t *c, const void *sbuf, size_t sbyte
         return rc;
     }
     if (got && r[0]) {
-        while (!tide_p2p_req_done(r[0]))
-            tide_p2p_progress();
+        tide_coll_wait(r[0]);
         *got = r[0]->status.bytes;
     }
     return rc ? rc : tide_coll_waitall(r, 2);
