@@ -331,6 +331,21 @@ int main(int argc, char **argv)
     MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &wrank);
     MPI_Comm_size(MPI_COMM_WORLD, &wsize);
+    if (argc > 1 && strcmp(argv[1], "abort") == 0) {
+        /* MPI_ERRORS_ABORT inherited by a dup: the error ends the job with
+         * the error class as exit code (Tide ends the whole job). */
+        MPI_Comm d;
+        OK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ABORT));
+        OK(MPI_Comm_dup(MPI_COMM_WORLD, &d));
+        OK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL));
+        int x = 0;
+        if (wrank == wsize - 1)
+            MPI_Send(&x, 1, MPI_INT, -7, 0, d);
+        else
+            MPI_Recv(&x, 1, MPI_INT, wsize - 1, 0, d, MPI_STATUS_IGNORE);
+        printf("MPI_ERRORS_ABORT returned\n");
+        return 0;
+    }
     test_attrs();
     test_errhandlers();
     test_names();
