@@ -420,6 +420,8 @@ static void tide_tcb_in_rst(tide_stream_t *s, const tide_seg_t *seg)
 static void tide_tcb_in_syn(tide_stream_t *s, const tide_seg_t *seg)
 {
     if (s->state == TIDE_STREAM_SYN_RCVD && seg->seq == s->irs && !(seg->flags & TIDE_SEG_ACK)) {
+        s->ts_recent = seg->tsval; /* echo the newest SYN: its RTT sample is right */
+        s->ts_recent_ns = tide_tcb_now(s);
         tide_tcb_send_syn(s);
         return;
     }
@@ -453,6 +455,8 @@ static int tide_tcb_syn_rcvd_ack(tide_stream_t *s, const tide_seg_t *seg)
     s->max_snd_wnd = s->snd_wnd;
     s->snd_wl1 = seg->seq;
     s->snd_wl2 = seg->ack;
+    if (seg->tsecr && s->retries == 0) /* Karn: not after a SYN-ACK retransmission */
+        tide_tcb_rtt_sample(s, (uint32_t)(tide_tcb_now(s) / 1000) - seg->tsecr);
     s->backoff = s->retries = 0;
     tide_timer_cancel(&st->wheel, &s->t_rtx);
     tide_tcb_set_state(s, TIDE_STREAM_ESTABLISHED);
@@ -544,6 +548,10 @@ static void tide_tcb_in_synced(tide_stream_t *s, const tide_seg_t *seg)
 {
     if (tide_tcb_simopen_synack(s, seg))
         return;
+    if (s->state == TIDE_STREAM_SYN_RCVD && (seg->flags & TIDE_SEG_SYN) && seg->seq == s->irs) {
+        tide_tcb_in_syn(s, seg); /* the peer's SYN again: SYN-ACK again */
+        return;
+    }
     if (!tide_tcb_paws_ok(s, seg))
         goto out;
     if (!tide_tcb_seq_ok(s, seg)) {

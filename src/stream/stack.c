@@ -532,6 +532,7 @@ void tide_stream_stack_destroy(tide_stream_stack_t *st)
     pthread_mutex_lock(&tide_stacks_lock);
     tide_list_del(&st->stacks_link);
     pthread_mutex_unlock(&tide_stacks_lock);
+    tide_stream_stack_print_stats(st); /* with the connections still there */
     pthread_mutex_lock(&st->lock);
     tide_list_t *pos, *tmp;
     tide_list_for_each_safe(pos, tmp, &st->conns)
@@ -548,7 +549,6 @@ void tide_stream_stack_destroy(tide_stream_stack_t *st)
         tide_tcb_free(s);
     }
     pthread_mutex_unlock(&st->lock);
-    tide_stream_stack_print_stats(st);
     if (st->shm) {
         munmap(st->shm, st->shm_len);
         unlink(st->shm_path);
@@ -575,6 +575,22 @@ void tide_stream_stack_print_stats(tide_stream_stack_t *st)
                                 (int)getpid(), st->key);
     n += tide_stats_format(st->stats, buf + n, sizeof(buf) - n, 0);
     fputs(buf, stderr);
+    if (pthread_mutex_trylock(&st->lock) != 0) /* at exit another thread may hold it */
+        return;
+    tide_list_t *pos;
+    tide_list_for_each(pos, &st->conns)
+    {
+        tide_stream_info_t in;
+        tide_tcb_info(tide_container_of(pos, tide_stream_t, all_link), &in);
+        fprintf(stderr,
+                "  conn %u->%u %s srtt %u us rto %u us cwnd %u ssthresh %u acked %llu "
+                "received %llu retrans %llu rto_fires %llu\n",
+                in.lport, in.rport, tide_stream_state_name(in.state), in.srtt_us, in.rto_us,
+                in.cwnd, in.ssthresh, (unsigned long long)in.bytes_acked,
+                (unsigned long long)in.bytes_received, (unsigned long long)in.retrans_segs,
+                (unsigned long long)in.rto_fires);
+    }
+    pthread_mutex_unlock(&st->lock);
 }
 
 int tide_stream_stack_nconns(tide_stream_stack_t *st)
