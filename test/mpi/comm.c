@@ -284,6 +284,19 @@ static void test_intercomm(void)
     OK(MPI_Comm_free(&merged));
     OK(MPI_Comm_free(&idup));
     OK(MPI_Comm_free(&inter));
+    /* leaders that are the last ranks of their groups (non-zero roots) */
+    int remote_last = low ? wsize - 1 : half - 1;
+    OK(MPI_Intercomm_create(local, ls - 1, MPI_COMM_WORLD, remote_last, 98, &inter));
+    OK(MPI_Comm_remote_size(inter, &rs));
+    CHECK(rs == wsize - want_ls, "intercomm with last leaders: remote size %d", rs);
+    int tok = wrank, back = -1;
+    if (lr < rs && lr < ls) {
+        OK(MPI_Sendrecv(&tok, 1, MPI_INT, lr, 22, &back, 1, MPI_INT, lr, 22, inter,
+                        MPI_STATUS_IGNORE));
+        CHECK(back == (low ? half : 0) + lr, "sendrecv across: %d", back);
+    }
+    OK(MPI_Barrier(inter));
+    OK(MPI_Comm_free(&inter));
     OK(MPI_Comm_free(&local));
 }
 
