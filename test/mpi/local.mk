@@ -4,3 +4,4 @@ TESTS += test/mpi/t-singleton.sh test/mpi/t-errors.sh test/mpi/t-wrappers.sh tes
 EXTRA_DIST += test/mpi/t-singleton.sh test/mpi/t-errors.sh test/mpi/t-wrappers.sh test/mpi/t-self.sh test/mpi/t-p2p-udp.sh test/mpi/t-p2p-eth.sh test/mpi/t-tools.sh
 include test/mpi/comm.mk
 include test/mpi/dtype.mk
+include test/mpi/coll.mk
