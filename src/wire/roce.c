@@ -59,7 +59,7 @@ TIDE_PARAM_DEFINE(roce_gid, TIDE_PARAM_INT, "ROCE_GID", "-1",
                   "RoCE v2, then RoCE v1 or InfiniBand)");
 TIDE_PARAM_DEFINE(roce_mtu, TIDE_PARAM_SIZE, "ROCE_MTU", "0",
                   "Cap on the roce wire's MTU (256..4096); 0: the port's active MTU");
-TIDE_PARAM_DEFINE(roce_rx_frames, TIDE_PARAM_INT, "ROCE_RX_FRAMES", "512",
+TIDE_PARAM_DEFINE(roce_rx_frames, TIDE_PARAM_INT, "ROCE_RX_FRAMES", "2048",
                   "Receive buffers pre-posted per roce endpoint (frames held by the caller "
                   "count)");
 TIDE_PARAM_DEFINE(roce_tx_depth, TIDE_PARAM_INT, "ROCE_TX_DEPTH", "256",
@@ -479,8 +479,24 @@ static int roce_mem_setup(roce_wire_t *r)
     return 0;
 }
 
+/* Keep the queue sizes within what the device allows. */
+static void roce_sizes_clamp(roce_wire_t *r)
+{
+    struct ibv_device_attr da;
+    if (ibv_query_device(r->ctx, &da))
+        return;
+    uint32_t wr = da.max_qp_wr > 0 ? (uint32_t)da.max_qp_wr : r->nrx;
+    uint32_t cqe = da.max_cqe > 0 ? (uint32_t)da.max_cqe : r->nrx;
+    uint32_t lim = wr < cqe ? wr : cqe;
+    if (r->nrx > lim)
+        r->nrx = lim;
+    if (r->ntx > lim)
+        r->ntx = lim - lim % r->signal;
+}
+
 static int roce_verbs_setup(roce_wire_t *r)
 {
+    roce_sizes_clamp(r);
     r->pd = ibv_alloc_pd(r->ctx);
     r->chan = r->pd ? ibv_create_comp_channel(r->ctx) : NULL;
     r->rcq = r->chan ? ibv_create_cq(r->ctx, (int)r->nrx, r, r->chan, 0) : NULL;

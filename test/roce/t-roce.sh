@@ -5,7 +5,9 @@
 #     a message that names TIDE_WIRE=eth/udp;
 #   guest 1 (rxe0 on a dummy netdev): conformance client/server over three
 #     endpoints, roce_check (MTU clamp, unknown source, fd wake-up, send
-#     queue reuse), errors for a missing device and a bad GID index;
+#     queue reuse), errors for a missing device and a bad GID index, and,
+#     when mpirun is installed, test/mpi/p2p (ssend order pingpong) over
+#     TIDE_WIRE=roce with 2 ranks;
 #   guests 2+3 joined by a qemu socket link on 127.0.0.1: conformance with
 #     the server in one guest and the client in the other (real RoCE v2).
 # Skipped (exit 77) only when the roce wire is not built or no guest can
@@ -42,6 +44,13 @@ guest() {
 }
 
 mkdir "$T/one" "$T/pair"
+mpi=""
+if [ -x "$MPIRUN" ]; then
+    tide_build test/mpi/p2p.c "$T/p2p" -pthread
+    mpi="$MPIRUN --timeout 300 -np 2 -x TIDE_WIRE=roce $T/p2p ssend order pingpong"
+else
+    note "MPI over roce not run: no mpirun installed in $TIDE_PREFIX (make install)"
+fi
 cat >"$T/one.sh" <<EOF
 set -e
 C=$C
@@ -54,12 +63,16 @@ rc=0; TIDE_ROCE_DEV=nosuch0 \$C -w roce open 2>err || rc=\$?
 [ \$rc = 19 ] && grep -q nosuch0 err || { echo "missing device: exit \$rc"; cat err; exit 1; }
 rc=0; TIDE_ROCE_GID=77 \$C -w roce open 2>err || rc=\$?
 [ \$rc = 2 ] && grep -q 'GID index 77' err || { echo "bad GID: exit \$rc"; cat err; exit 1; }
+$mpi
 echo "one guest: all passed"
 EOF
 start=$(date +%s)
 guest -o "$T/one" -t "$SECS" one "sh $T/one.sh" || fail "roce in one guest"
 grep -q '^ok 5 - each endpoint' "$T/one/out-a" || fail "demux test did not run"
 grep -q '^ok 4 - 5120 gathered' "$T/one/out-a" || fail "roce_check did not run"
+if [ -n "$mpi" ]; then
+    grep -q '^p2p pingpong  ok' "$T/one/out-a" || fail "MPI p2p over roce did not run"
+fi
 mid=$(date +%s)
 note "one guest: $((mid - start)) s"
 
