@@ -17,9 +17,9 @@ static int tide_allgather_recdbl(const tide_coll_comm_t *c, char *rbuf, size_t b
     for (int mask = 1; mask < c->size; mask <<= 1) {
         int peer = c->rank ^ mask;
         size_t mine = (size_t)(c->rank & ~(mask - 1)), theirs = (size_t)(peer & ~(mask - 1));
-        int rc = tide_coll_sendrecv(c, rbuf + mine * blk, (size_t)mask * blk, peer,
-                                    rbuf + theirs * blk, (size_t)mask * blk, peer,
-                                    TIDE_COLL_TAG_ALLGATHER, NULL);
+        int rc =
+            tide_coll_sendrecv(c, rbuf + mine * blk, (size_t)mask * blk, peer, rbuf + theirs * blk,
+                               (size_t)mask * blk, peer, TIDE_COLL_TAG_ALLGATHER, NULL);
         if (rc)
             return rc;
     }

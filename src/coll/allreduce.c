@@ -62,9 +62,8 @@ static int tide_allred_step(tide_allred_t *a, const size_t *cnts, const size_t *
                             int si, int se, int ri, int re, char *into, int red)
 {
     size_t es = a->r->esize, sn = tide_sum(cnts, si, se), rn = tide_sum(cnts, ri, re);
-    int rc = tide_coll_sendrecv(a->c, a->buf + disps[si] * es, sn * es, dst,
-                                into + disps[ri] * es, rn * es, dst, TIDE_COLL_TAG_ALLREDUCE,
-                                NULL);
+    int rc = tide_coll_sendrecv(a->c, a->buf + disps[si] * es, sn * es, dst, into + disps[ri] * es,
+                                rn * es, dst, TIDE_COLL_TAG_ALLREDUCE, NULL);
     if (!rc && red)
         tide_coll_apply(a->r, a->tmp + disps[ri] * es, a->buf + disps[ri] * es, rn);
     return rc;
@@ -123,9 +122,9 @@ static int tide_allred_fold(tide_allred_t *a, int after)
     if (rank >= 2 * a->rem)
         return 0;
     if (after)
-        return rank % 2 ? tide_coll_send(a->c, a->buf, bytes, rank - 1, TIDE_COLL_TAG_ALLREDUCE)
-                        : tide_coll_recv(a->c, a->buf, bytes, rank + 1, TIDE_COLL_TAG_ALLREDUCE,
-                                         NULL);
+        return rank % 2
+                   ? tide_coll_send(a->c, a->buf, bytes, rank - 1, TIDE_COLL_TAG_ALLREDUCE)
+                   : tide_coll_recv(a->c, a->buf, bytes, rank + 1, TIDE_COLL_TAG_ALLREDUCE, NULL);
     if (rank % 2 == 0)
         return tide_coll_send(a->c, a->buf, bytes, rank + 1, TIDE_COLL_TAG_ALLREDUCE);
     int rc = tide_coll_recv(a->c, a->tmp, bytes, rank - 1, TIDE_COLL_TAG_ALLREDUCE, NULL);

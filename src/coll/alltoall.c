@@ -12,8 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int tide_alltoall_bruck(const tide_coll_comm_t *c, const char *sbuf, char *rbuf,
-                               size_t blk)
+static int tide_alltoall_bruck(const tide_coll_comm_t *c, const char *sbuf, char *rbuf, size_t blk)
 {
     int p = c->size, r = c->rank, rc = 0;
     char *tmp = malloc(blk * (size_t)p * 2);

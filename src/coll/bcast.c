@@ -74,8 +74,7 @@ static int tide_bcast_scatter(const tide_coll_comm_t *c, char *buf, size_t bytes
     return 0;
 }
 
-static int tide_bcast_scatter_ring(const tide_coll_comm_t *c, void *vbuf, size_t bytes,
-                                   int root)
+static int tide_bcast_scatter_ring(const tide_coll_comm_t *c, void *vbuf, size_t bytes, int root)
 {
     int p = c->size;
     char *buf = vbuf;
@@ -88,9 +87,8 @@ static int tide_bcast_scatter_ring(const tide_coll_comm_t *c, void *vbuf, size_t
     for (int i = 1; i < p; i++) {
         int sj = (j - root + p) % p, rj = (jn - root + p) % p;
         rc = tide_coll_sendrecv(c, buf + piece * (size_t)sj, tide_bcast_piece(bytes, piece, sj),
-                                right, buf + piece * (size_t)rj,
-                                tide_bcast_piece(bytes, piece, rj), left, TIDE_COLL_TAG_BCAST,
-                                NULL);
+                                right, buf + piece * (size_t)rj, tide_bcast_piece(bytes, piece, rj),
+                                left, TIDE_COLL_TAG_BCAST, NULL);
         if (rc)
             return rc;
         j = jn;

@@ -47,8 +47,7 @@ void tide_coll_apply(const tide_coll_red_t *r, const void *in, void *inout, size
 /* ---- data movement (bcast.c, gather.c, allgather.c, alltoall.c) ---- */
 int tide_coll_bcast(const tide_coll_comm_t *c, void *buf, size_t bytes, int root);
 /* rbuf/sbuf NULL where the argument does not apply; `in_place` as MPI_IN_PLACE. */
-int tide_coll_gather(const tide_coll_comm_t *c, const void *sbuf, void *rbuf, size_t blk,
-                     int root);
+int tide_coll_gather(const tide_coll_comm_t *c, const void *sbuf, void *rbuf, size_t blk, int root);
 int tide_coll_scatter(const tide_coll_comm_t *c, const void *sbuf, void *rbuf, size_t blk,
                       int root);
 /* v variants: counts/displs in bytes (root only); `own` our block size. */

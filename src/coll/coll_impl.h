@@ -39,8 +39,7 @@ static inline int tide_coll_proc(const tide_coll_comm_t *c, int r)
 /* Blocking point-to-point on the collective context; 0, -errno or an MPI
  * error class.  `got` (may be NULL) receives the bytes delivered. */
 int tide_coll_send(const tide_coll_comm_t *c, const void *buf, size_t bytes, int dst, int tag);
-int tide_coll_recv(const tide_coll_comm_t *c, void *buf, size_t cap, int src, int tag,
-                   size_t *got);
+int tide_coll_recv(const tide_coll_comm_t *c, void *buf, size_t cap, int src, int tag, size_t *got);
 int tide_coll_sendrecv(const tide_coll_comm_t *c, const void *sbuf, size_t sbytes, int dst,
                        void *rbuf, size_t cap, int src, int tag, size_t *got);
 

@@ -39,8 +39,8 @@ static int tide_coll_linear(const tide_coll_comm_t *c, char *rootbuf, const size
     return rc ? rc : w;
 }
 
-static int tide_gather_binomial(const tide_coll_comm_t *c, const void *sbuf, void *rbuf,
-                                size_t blk, int root)
+static int tide_gather_binomial(const tide_coll_comm_t *c, const void *sbuf, void *rbuf, size_t blk,
+                                int root)
 {
     int p = c->size, rel = (c->rank - root + p) % p, rc = 0;
     char *tmp = malloc(blk * (size_t)p);
@@ -50,8 +50,7 @@ static int tide_gather_binomial(const tide_coll_comm_t *c, const void *sbuf, voi
     size_t have = 1;
     for (int mask = 1; mask < p && !rc; mask <<= 1) {
         if (rel & mask) {
-            rc = tide_coll_send(c, tmp, have * blk, (c->rank - mask + p) % p,
-                                TIDE_COLL_TAG_GATHER);
+            rc = tide_coll_send(c, tmp, have * blk, (c->rank - mask + p) % p, TIDE_COLL_TAG_GATHER);
             break;
         }
         if (rel + mask < p) {
@@ -68,8 +67,7 @@ static int tide_gather_binomial(const tide_coll_comm_t *c, const void *sbuf, voi
     return rc;
 }
 
-int tide_coll_gather(const tide_coll_comm_t *c, const void *sbuf, void *rbuf, size_t blk,
-                     int root)
+int tide_coll_gather(const tide_coll_comm_t *c, const void *sbuf, void *rbuf, size_t blk, int root)
 {
     int p = c->size;
     if (blk == 0)
@@ -99,13 +97,12 @@ static int tide_scatter_binomial(const tide_coll_comm_t *c, const void *sbuf, vo
         return -ENOMEM;
     if (rel == 0) /* rank order to relative order */
         for (int i = 0; i < p; i++)
-            memcpy(tmp + blk * (size_t)i, (const char *)sbuf + blk * (size_t)((i + root) % p),
-                   blk);
+            memcpy(tmp + blk * (size_t)i, (const char *)sbuf + blk * (size_t)((i + root) % p), blk);
     for (; mask < p; mask <<= 1) {
         if (rel & mask) {
             size_t n = (size_t)(p - rel < mask ? p - rel : mask);
-            rc = tide_coll_recv(c, tmp, n * blk, (c->rank - mask + p) % p,
-                                TIDE_COLL_TAG_SCATTER, NULL);
+            rc = tide_coll_recv(c, tmp, n * blk, (c->rank - mask + p) % p, TIDE_COLL_TAG_SCATTER,
+                                NULL);
             break;
         }
     }
@@ -122,8 +119,7 @@ static int tide_scatter_binomial(const tide_coll_comm_t *c, const void *sbuf, vo
     return rc;
 }
 
-int tide_coll_scatter(const tide_coll_comm_t *c, const void *sbuf, void *rbuf, size_t blk,
-                      int root)
+int tide_coll_scatter(const tide_coll_comm_t *c, const void *sbuf, void *rbuf, size_t blk, int root)
 {
     int p = c->size;
     if (blk == 0)

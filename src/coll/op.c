@@ -22,31 +22,31 @@
 #define TIDE_OP_BOR(a, b)  ((a) | (b))
 #define TIDE_OP_BXOR(a, b) ((a) ^ (b))
 
-#define TIDE_KERNEL(op, name, T)                                                 \
-    static void tide_k_##op##_##name(const void *vin, void *vio, size_t n)      \
-    {                                                                            \
-        const T *restrict in = vin;                                              \
-        T *restrict io = vio;                                                    \
-        for (size_t i = 0; i < n; i++)                                           \
-            io[i] = (T)TIDE_OP_##op(in[i], io[i]);                               \
+#define TIDE_KERNEL(op, name, T)                                           \
+    static void tide_k_##op##_##name(const void *vin, void *vio, size_t n) \
+    {                                                                      \
+        const T *restrict in = vin;                                        \
+        T *restrict io = vio;                                              \
+        for (size_t i = 0; i < n; i++)                                     \
+            io[i] = (T)TIDE_OP_##op(in[i], io[i]);                         \
     }
 
 /* Integer types: every arithmetic, logical and bitwise op. */
-#define TIDE_INT_KERNELS(name, T)                                               \
-    TIDE_KERNEL(MAX, name, T)                                                   \
-    TIDE_KERNEL(MIN, name, T)                                                   \
-    TIDE_KERNEL(SUM, name, T)                                                   \
-    TIDE_KERNEL(PROD, name, T)                                                  \
-    TIDE_KERNEL(LAND, name, T)                                                  \
-    TIDE_KERNEL(LOR, name, T)                                                   \
-    TIDE_KERNEL(LXOR, name, T)                                                  \
-    TIDE_KERNEL(BAND, name, T)                                                  \
-    TIDE_KERNEL(BOR, name, T)                                                   \
+#define TIDE_INT_KERNELS(name, T) \
+    TIDE_KERNEL(MAX, name, T)     \
+    TIDE_KERNEL(MIN, name, T)     \
+    TIDE_KERNEL(SUM, name, T)     \
+    TIDE_KERNEL(PROD, name, T)    \
+    TIDE_KERNEL(LAND, name, T)    \
+    TIDE_KERNEL(LOR, name, T)     \
+    TIDE_KERNEL(LXOR, name, T)    \
+    TIDE_KERNEL(BAND, name, T)    \
+    TIDE_KERNEL(BOR, name, T)     \
     TIDE_KERNEL(BXOR, name, T)
-#define TIDE_FLT_KERNELS(name, T)                                               \
-    TIDE_KERNEL(MAX, name, T)                                                   \
-    TIDE_KERNEL(MIN, name, T)                                                   \
-    TIDE_KERNEL(SUM, name, T)                                                   \
+#define TIDE_FLT_KERNELS(name, T) \
+    TIDE_KERNEL(MAX, name, T)     \
+    TIDE_KERNEL(MIN, name, T)     \
+    TIDE_KERNEL(SUM, name, T)     \
     TIDE_KERNEL(PROD, name, T)
 
 /* Integer types by width (MPI_LONG, MPI_AINT... are 64-bit here). */
@@ -73,32 +73,32 @@ TIDE_KERNEL(LXOR, b, bool)
 
 /* MAXLOC/MINLOC on {value; int} pairs: the better value wins, a tie keeps
  * the smaller index. */
-#define TIDE_LOC_KERNEL(name, V)                                                \
-    typedef struct {                                                            \
-        V v;                                                                    \
-        int i;                                                                  \
-    } tide_pair_##name##_t;                                                     \
-    static void tide_k_MAXLOC_##name(const void *vin, void *vio, size_t n)      \
-    {                                                                           \
-        const tide_pair_##name##_t *in = vin;                                   \
-        tide_pair_##name##_t *io = vio;                                         \
-        for (size_t k = 0; k < n; k++) {                                        \
-            if (in[k].v > io[k].v)                                              \
-                io[k] = in[k];                                                  \
-            else if (in[k].v == io[k].v && in[k].i < io[k].i)                   \
-                io[k].i = in[k].i;                                              \
-        }                                                                       \
-    }                                                                           \
-    static void tide_k_MINLOC_##name(const void *vin, void *vio, size_t n)      \
-    {                                                                           \
-        const tide_pair_##name##_t *in = vin;                                   \
-        tide_pair_##name##_t *io = vio;                                         \
-        for (size_t k = 0; k < n; k++) {                                        \
-            if (in[k].v < io[k].v)                                              \
-                io[k] = in[k];                                                  \
-            else if (in[k].v == io[k].v && in[k].i < io[k].i)                   \
-                io[k].i = in[k].i;                                              \
-        }                                                                       \
+#define TIDE_LOC_KERNEL(name, V)                                           \
+    typedef struct {                                                       \
+        V v;                                                               \
+        int i;                                                             \
+    } tide_pair_##name##_t;                                                \
+    static void tide_k_MAXLOC_##name(const void *vin, void *vio, size_t n) \
+    {                                                                      \
+        const tide_pair_##name##_t *in = vin;                              \
+        tide_pair_##name##_t *io = vio;                                    \
+        for (size_t k = 0; k < n; k++) {                                   \
+            if (in[k].v > io[k].v)                                         \
+                io[k] = in[k];                                             \
+            else if (in[k].v == io[k].v && in[k].i < io[k].i)              \
+                io[k].i = in[k].i;                                         \
+        }                                                                  \
+    }                                                                      \
+    static void tide_k_MINLOC_##name(const void *vin, void *vio, size_t n) \
+    {                                                                      \
+        const tide_pair_##name##_t *in = vin;                              \
+        tide_pair_##name##_t *io = vio;                                    \
+        for (size_t k = 0; k < n; k++) {                                   \
+            if (in[k].v < io[k].v)                                         \
+                io[k] = in[k];                                             \
+            else if (in[k].v == io[k].v && in[k].i < io[k].i)              \
+                io[k].i = in[k].i;                                         \
+        }                                                                  \
     }
 
 TIDE_LOC_KERNEL(fi, float)
@@ -110,10 +110,10 @@ TIDE_LOC_KERNEL(ldi, long double)
 
 /* MPI_REPLACE and MPI_NO_OP (meant for one-sided accumulate) on any type:
  * REPLACE copies the incoming value, NO_OP keeps ours. */
-#define TIDE_COPY_KERNEL(sz)                                                    \
-    static void tide_k_REPLACE_##sz(const void *in, void *io, size_t n)         \
-    {                                                                           \
-        memcpy(io, in, n * sz);                                                 \
+#define TIDE_COPY_KERNEL(sz)                                            \
+    static void tide_k_REPLACE_##sz(const void *in, void *io, size_t n) \
+    {                                                                   \
+        memcpy(io, in, n *sz);                                          \
     }
 TIDE_COPY_KERNEL(1)
 TIDE_COPY_KERNEL(2)
@@ -128,38 +128,65 @@ static void tide_k_NO_OP(const void *in, void *io, size_t n)
 
 enum { TIDE_NOPS = 15, TIDE_NTYPES = 39 };
 
-#define TIDE_INT_ROW(name)                                                                  \
-    {                                                                                       \
-        [1] = tide_k_MAX_##name, [2] = tide_k_MIN_##name, [3] = tide_k_SUM_##name,          \
-        [4] = tide_k_PROD_##name, [5] = tide_k_LAND_##name, [6] = tide_k_BAND_##name,       \
-        [7] = tide_k_LOR_##name, [8] = tide_k_BOR_##name, [9] = tide_k_LXOR_##name,         \
-        [10] = tide_k_BXOR_##name                                                           \
+#define TIDE_INT_ROW(name)                                                            \
+    {                                                                                 \
+        [1] = tide_k_MAX_##name, [2] = tide_k_MIN_##name, [3] = tide_k_SUM_##name,    \
+        [4] = tide_k_PROD_##name, [5] = tide_k_LAND_##name, [6] = tide_k_BAND_##name, \
+        [7] = tide_k_LOR_##name, [8] = tide_k_BOR_##name, [9] = tide_k_LXOR_##name,   \
+        [10] = tide_k_BXOR_##name                                                     \
     }
-#define TIDE_FLT_ROW(name)                                                                  \
-    {                                                                                       \
-        [1] = tide_k_MAX_##name, [2] = tide_k_MIN_##name, [3] = tide_k_SUM_##name,          \
-        [4] = tide_k_PROD_##name                                                            \
+#define TIDE_FLT_ROW(name)                                                         \
+    {                                                                              \
+        [1] = tide_k_MAX_##name, [2] = tide_k_MIN_##name, [3] = tide_k_SUM_##name, \
+        [4] = tide_k_PROD_##name                                                   \
     }
-#define TIDE_CPX_ROW(name) {[3] = tide_k_SUM_##name, [4] = tide_k_PROD_##name}
-#define TIDE_LOC_ROW(name) {[11] = tide_k_MAXLOC_##name, [12] = tide_k_MINLOC_##name}
+#define TIDE_CPX_ROW(name)                                \
+    {                                                     \
+        [3] = tide_k_SUM_##name, [4] = tide_k_PROD_##name \
+    }
+#define TIDE_LOC_ROW(name)                                       \
+    {                                                            \
+        [11] = tide_k_MAXLOC_##name, [12] = tide_k_MINLOC_##name \
+    }
 
 /* Rows by the type handle's index (mpi.h TIDE_DT_BASIC), columns by op. */
 static tide_coll_kernel_t *const tide_kernels[TIDE_NTYPES][TIDE_NOPS] = {
     [1] = TIDE_INT_ROW(i8), /* MPI_CHAR: as signed char, as MPICH does */
-    [2] = TIDE_INT_ROW(i8),     [3] = TIDE_INT_ROW(u8),
+    [2] = TIDE_INT_ROW(i8),
+    [3] = TIDE_INT_ROW(u8),
     [4] = {[6] = tide_k_BAND_u8, [8] = tide_k_BOR_u8, [10] = tide_k_BXOR_u8}, /* MPI_BYTE */
-    [5] = TIDE_INT_ROW(i16),    [6] = TIDE_INT_ROW(u16),  [7] = TIDE_INT_ROW(i32),
-    [8] = TIDE_INT_ROW(u32),    [9] = TIDE_INT_ROW(i64),  [10] = TIDE_INT_ROW(u64),
-    [11] = TIDE_INT_ROW(i64),   [12] = TIDE_INT_ROW(u64), [13] = TIDE_FLT_ROW(f),
-    [14] = TIDE_FLT_ROW(d),     [15] = TIDE_FLT_ROW(ld),
+    [5] = TIDE_INT_ROW(i16),
+    [6] = TIDE_INT_ROW(u16),
+    [7] = TIDE_INT_ROW(i32),
+    [8] = TIDE_INT_ROW(u32),
+    [9] = TIDE_INT_ROW(i64),
+    [10] = TIDE_INT_ROW(u64),
+    [11] = TIDE_INT_ROW(i64),
+    [12] = TIDE_INT_ROW(u64),
+    [13] = TIDE_FLT_ROW(f),
+    [14] = TIDE_FLT_ROW(d),
+    [15] = TIDE_FLT_ROW(ld),
     [17] = {[5] = tide_k_LAND_b, [7] = tide_k_LOR_b, [9] = tide_k_LXOR_b}, /* C_BOOL */
-    [18] = TIDE_INT_ROW(i8),    [19] = TIDE_INT_ROW(i16), [20] = TIDE_INT_ROW(i32),
-    [21] = TIDE_INT_ROW(i64),   [22] = TIDE_INT_ROW(u8),  [23] = TIDE_INT_ROW(u16),
-    [24] = TIDE_INT_ROW(u32),   [25] = TIDE_INT_ROW(u64), [26] = TIDE_INT_ROW(i64), /* AINT */
-    [27] = TIDE_INT_ROW(i64),   [28] = TIDE_INT_ROW(i64),                           /* OFFSET, COUNT */
-    [30] = TIDE_CPX_ROW(cf),    [31] = TIDE_CPX_ROW(cd),  [32] = TIDE_CPX_ROW(cld),
-    [33] = TIDE_LOC_ROW(fi),    [34] = TIDE_LOC_ROW(di),  [35] = TIDE_LOC_ROW(li),
-    [36] = TIDE_LOC_ROW(ii),    [37] = TIDE_LOC_ROW(si),  [38] = TIDE_LOC_ROW(ldi),
+    [18] = TIDE_INT_ROW(i8),
+    [19] = TIDE_INT_ROW(i16),
+    [20] = TIDE_INT_ROW(i32),
+    [21] = TIDE_INT_ROW(i64),
+    [22] = TIDE_INT_ROW(u8),
+    [23] = TIDE_INT_ROW(u16),
+    [24] = TIDE_INT_ROW(u32),
+    [25] = TIDE_INT_ROW(u64),
+    [26] = TIDE_INT_ROW(i64), /* AINT */
+    [27] = TIDE_INT_ROW(i64),
+    [28] = TIDE_INT_ROW(i64), /* OFFSET, COUNT */
+    [30] = TIDE_CPX_ROW(cf),
+    [31] = TIDE_CPX_ROW(cd),
+    [32] = TIDE_CPX_ROW(cld),
+    [33] = TIDE_LOC_ROW(fi),
+    [34] = TIDE_LOC_ROW(di),
+    [35] = TIDE_LOC_ROW(li),
+    [36] = TIDE_LOC_ROW(ii),
+    [37] = TIDE_LOC_ROW(si),
+    [38] = TIDE_LOC_ROW(ldi),
 };
 
 static tide_coll_kernel_t *tide_coll_copy_kernel(int size)

@@ -44,8 +44,8 @@ int tide_coll_reduce(const tide_coll_comm_t *c, const void *sbuf, void *rbuf, si
             break;
         }
         if (rel + mask < p) {
-            rc = tide_coll_recv(c, tmp, bytes, (rel + mask + lroot) % p, TIDE_COLL_TAG_REDUCE,
-                                NULL);
+            rc =
+                tide_coll_recv(c, tmp, bytes, (rel + mask + lroot) % p, TIDE_COLL_TAG_REDUCE, NULL);
             if (!rc) { /* ours covers the lower ranks: tmp = acc op tmp */
                 tide_coll_apply(r, acc, tmp, count);
                 tide_swap(&acc, &tmp);

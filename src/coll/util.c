@@ -95,8 +95,7 @@ int tide_coll_send(const tide_coll_comm_t *c, const void *buf, size_t bytes, int
     return tide_coll_sendrecv(c, buf, bytes, dst, NULL, 0, -1, tag, NULL);
 }
 
-int tide_coll_recv(const tide_coll_comm_t *c, void *buf, size_t cap, int src, int tag,
-                   size_t *got)
+int tide_coll_recv(const tide_coll_comm_t *c, void *buf, size_t cap, int src, int tag, size_t *got)
 {
     return tide_coll_sendrecv(c, NULL, 0, -1, buf, cap, src, tag, got);
 }

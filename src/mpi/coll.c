@@ -11,15 +11,14 @@
 #include <string.h>
 
 /* Look up an intracommunicator and fill the algorithms' view of it. */
-#define TIDE_COLL_GET(fn, comm, c, g)                                                         \
-    do {                                                                                      \
-        TIDE_MPI_CHECK_INIT(fn);                                                              \
-        TIDE_MPI_GET_COMM(fn, comm, c);                                                       \
-        if ((c)->is_inter)                                                                    \
-            return tide_mpi_error(comm, fn, MPI_ERR_COMM,                                     \
-                                  "collectives on intercommunicators are not supported yet"); \
-        (g) = (tide_coll_comm_t){(c)->rank, (c)->size, (c)->procs, (c)->self_proc,            \
-                                 (c)->ctx + 1};                                               \
+#define TIDE_COLL_GET(fn, comm, c, g)                                                             \
+    do {                                                                                          \
+        TIDE_MPI_CHECK_INIT(fn);                                                                  \
+        TIDE_MPI_GET_COMM(fn, comm, c);                                                           \
+        if ((c)->is_inter)                                                                        \
+            return tide_mpi_error(comm, fn, MPI_ERR_COMM,                                         \
+                                  "collectives on intercommunicators are not supported yet");     \
+        (g) = (tide_coll_comm_t){(c)->rank, (c)->size, (c)->procs, (c)->self_proc, (c)->ctx + 1}; \
     } while (0)
 
 /* Bytes of `count` elements of basic type dt, or an error reported. */
@@ -66,8 +65,7 @@ static int tide_coll_fail(const char *fn, MPI_Comm comm, int rc)
         return tide_mpi_error(comm, fn, MPI_ERR_NO_MEM,
                               "out of memory for the collective's temporary buffers");
     if (rc < 0)
-        return tide_mpi_error(comm, fn, MPI_ERR_OTHER, "point-to-point failed (%s)",
-                              strerror(-rc));
+        return tide_mpi_error(comm, fn, MPI_ERR_OTHER, "point-to-point failed (%s)", strerror(-rc));
     return tide_mpi_error(comm, fn, rc,
                           "a point-to-point transfer of the collective failed (error class %d): "
                           "check that every rank calls it with matching arguments",
@@ -75,9 +73,8 @@ static int tide_coll_fail(const char *fn, MPI_Comm comm, int rc)
 }
 
 /* Per-rank int counts/displacements times an element size, as bytes. */
-static int tide_coll_vec(const char *fn, MPI_Comm comm, int n, const int *counts,
-                         const int *displs, size_t esize, const char *cname, size_t *bytes,
-                         size_t *offs)
+static int tide_coll_vec(const char *fn, MPI_Comm comm, int n, const int *counts, const int *displs,
+                         size_t esize, const char *cname, size_t *bytes, size_t *offs)
 {
     TIDE_MPI_CHECK_PTR(fn, comm, counts, cname);
     for (int i = 0; i < n; i++) {
@@ -205,9 +202,8 @@ int PMPI_Scatter(const void *sendbuf, int sendcount, MPI_Datatype sendtype, void
                             sb, rb);
     if (rc)
         return rc;
-    return tide_coll_fail(fn, comm,
-                          tide_coll_scatter(&g, sendbuf, inplace ? NULL : recvbuf,
-                                            isroot ? sb : rb, root));
+    return tide_coll_fail(
+        fn, comm, tide_coll_scatter(&g, sendbuf, inplace ? NULL : recvbuf, isroot ? sb : rb, root));
 }
 TIDE_MPI_WEAK(MPI_Scatter);
 
@@ -303,8 +299,8 @@ int PMPI_Allgatherv(const void *sendbuf, int sendcount, MPI_Datatype sendtype, v
     if (!rc && !(v = malloc(2 * (size_t)c->size * sizeof(*v))))
         rc = tide_coll_fail(fn, comm, -ENOMEM);
     if (!rc)
-        rc = tide_coll_vec(fn, comm, c->size, recvcounts, displs, rsz, "recvcounts", v,
-                           v + c->size);
+        rc =
+            tide_coll_vec(fn, comm, c->size, recvcounts, displs, rsz, "recvcounts", v, v + c->size);
     for (int i = 0; !rc && i < c->size; i++)
         rc = tide_coll_check_buf(fn, comm, recvbuf, v[i], "recvbuf");
     if (!rc && !inplace && sb != v[c->rank])
@@ -344,8 +340,7 @@ int PMPI_Alltoall(const void *sendbuf, int sendcount, MPI_Datatype sendtype, voi
                             sb, rb);
     if (rc)
         return rc;
-    return tide_coll_fail(fn, comm,
-                          tide_coll_alltoall(&g, inplace ? NULL : sendbuf, recvbuf, rb));
+    return tide_coll_fail(fn, comm, tide_coll_alltoall(&g, inplace ? NULL : sendbuf, recvbuf, rb));
 }
 TIDE_MPI_WEAK(MPI_Alltoall);
 
@@ -367,9 +362,9 @@ static int tide_coll_alltoall_bytes(const char *fn, MPI_Comm comm, tide_comm_t *
                               "what we send to ourselves (%zu bytes) and receive from ourselves "
                               "(%zu bytes) differ",
                               v[c->rank], v[2 * p + c->rank]);
-    return tide_coll_fail(fn, comm,
-                          tide_coll_alltoallv(g, inplace ? NULL : sendbuf, v, v + p, recvbuf,
-                                              v + 2 * p, v + 3 * p));
+    return tide_coll_fail(
+        fn, comm,
+        tide_coll_alltoallv(g, inplace ? NULL : sendbuf, v, v + p, recvbuf, v + 2 * p, v + 3 * p));
 }
 
 int PMPI_Alltoallv(const void *sendbuf, const int sendcounts[], const int sdispls[],
@@ -433,11 +428,11 @@ int PMPI_Alltoallw(const void *sendbuf, const int sendcounts[], const int sdispl
     int p = c->size, inplace = sendbuf == MPI_IN_PLACE;
     if (!(v = malloc(4 * (size_t)p * sizeof(*v))))
         return tide_coll_fail(fn, comm, -ENOMEM);
-    int rc = tide_coll_wvec(fn, comm, p, recvcounts, rdispls, recvtypes, "recvcounts",
-                            "recvtypes", v + 2 * p, v + 3 * p);
+    int rc = tide_coll_wvec(fn, comm, p, recvcounts, rdispls, recvtypes, "recvcounts", "recvtypes",
+                            v + 2 * p, v + 3 * p);
     if (!rc && !inplace)
-        rc = tide_coll_wvec(fn, comm, p, sendcounts, sdispls, sendtypes, "sendcounts",
-                            "sendtypes", v, v + p);
+        rc = tide_coll_wvec(fn, comm, p, sendcounts, sdispls, sendtypes, "sendcounts", "sendtypes",
+                            v, v + p);
     if (!rc)
         rc = tide_coll_alltoall_bytes(fn, comm, c, &g, sendbuf, v, recvbuf);
     free(v);
@@ -485,8 +480,8 @@ int PMPI_Reduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype data
 }
 TIDE_MPI_WEAK(MPI_Reduce);
 
-int PMPI_Allreduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype,
-                   MPI_Op op, MPI_Comm comm)
+int PMPI_Allreduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op,
+                   MPI_Comm comm)
 {
     static const char fn[] = "MPI_Allreduce";
     tide_comm_t *c;
@@ -531,8 +526,8 @@ TIDE_MPI_WEAK(MPI_Exscan);
 
 /* Reduce_scatter and Reduce_scatter_block: counts per rank in elements. */
 static int tide_coll_rscatter(const char *fn, const void *sendbuf, void *recvbuf,
-                              const size_t *counts, MPI_Datatype datatype, MPI_Op op,
-                              MPI_Comm comm, tide_comm_t *c, tide_coll_comm_t *g)
+                              const size_t *counts, MPI_Datatype datatype, MPI_Op op, MPI_Comm comm,
+                              tide_comm_t *c, tide_coll_comm_t *g)
 {
     tide_coll_red_t r;
     size_t total = 0;
@@ -541,15 +536,14 @@ static int tide_coll_rscatter(const char *fn, const void *sendbuf, void *recvbuf
     int rc = tide_op_red(fn, comm, op, datatype, &r);
     int inplace = sendbuf == MPI_IN_PLACE;
     if (!rc)
-        rc = tide_coll_check_buf(fn, comm, recvbuf,
-                                 (inplace ? total : counts[c->rank]) * r.esize, "recvbuf");
+        rc = tide_coll_check_buf(fn, comm, recvbuf, (inplace ? total : counts[c->rank]) * r.esize,
+                                 "recvbuf");
     if (!rc && !inplace)
         rc = tide_coll_check_buf(fn, comm, sendbuf, total * r.esize, "sendbuf");
     if (rc || total == 0)
         return rc;
-    return tide_coll_fail(fn, comm,
-                          tide_coll_reduce_scatter(g, inplace ? NULL : sendbuf, recvbuf, counts,
-                                                   &r));
+    return tide_coll_fail(
+        fn, comm, tide_coll_reduce_scatter(g, inplace ? NULL : sendbuf, recvbuf, counts, &r));
 }
 
 int PMPI_Reduce_scatter(const void *sendbuf, void *recvbuf, const int recvcounts[],

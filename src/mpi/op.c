@@ -91,8 +91,7 @@ int PMPI_Op_free(MPI_Op *op)
     tide_op_user_t *u = tide_op_user_get(*op);
     if (!u)
         return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_OP,
-                              "argument op (handle %d) is not a user-defined operation%s",
-                              (int)*op,
+                              "argument op (handle %d) is not a user-defined operation%s", (int)*op,
                               tide_op_is_predefined(*op) ? " (predefined ones cannot be freed)"
                                                          : "");
     pthread_mutex_lock(&tide_op_lock);
@@ -123,8 +122,8 @@ int PMPI_Reduce_local(const void *inbuf, void *inoutbuf, int count, MPI_Datatype
     static const char fn[] = "MPI_Reduce_local";
     TIDE_MPI_CHECK_INIT(fn);
     if (count < 0)
-        return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_COUNT,
-                              "argument count (%d) is negative", count);
+        return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_COUNT, "argument count (%d) is negative",
+                              count);
     tide_coll_red_t r;
     int rc = tide_op_red(fn, MPI_COMM_NULL, op, datatype, &r);
     if (rc)

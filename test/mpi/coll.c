@@ -81,8 +81,8 @@ static void test_gather_scatter(MPI_Comm comm)
                 memset(r, 0, blk * size);
                 if (inplace && rank == root)
                     fill((char *)r + blk * rank, blk, rank, 1);
-                OK(MPI_Gather(inplace && rank == root ? MPI_IN_PLACE : s, n, MPI_INT, r, n,
-                              MPI_INT, root, comm));
+                OK(MPI_Gather(inplace && rank == root ? MPI_IN_PLACE : s, n, MPI_INT, r, n, MPI_INT,
+                              root, comm));
                 for (int i = 0; rank == root && i < size; i++)
                     CHECK(same((char *)r + blk * i, blk, i, 1), "gather n=%d root=%d from %d", n,
                           root, i);
@@ -118,9 +118,8 @@ static void test_gather_scatter(MPI_Comm comm)
                     for (int i = 0; i < size; i++)
                         fill(rv + dsp[i], (size_t)cnt[i] * sizeof(int), root, i + 3);
                 memset(s, 0, blk);
-                OK(MPI_Scatterv(rv, cnt, dsp, MPI_INT,
-                                inplace && rank == root ? MPI_IN_PLACE : s, cnt[rank], MPI_INT,
-                                root, comm));
+                OK(MPI_Scatterv(rv, cnt, dsp, MPI_INT, inplace && rank == root ? MPI_IN_PLACE : s,
+                                cnt[rank], MPI_INT, root, comm));
                 if (!(inplace && rank == root))
                     CHECK(same(s, mine, root, rank + 3), "scatterv n=%d root=%d", n, root);
                 free(rv);
@@ -156,8 +155,8 @@ static void test_allgather_alltoall(MPI_Comm comm)
             fill(s, (size_t)cnt[rank] * sizeof(int), rank, 6);
             if (inplace)
                 fill(rv + dsp[rank], (size_t)cnt[rank] * sizeof(int), rank, 6);
-            OK(MPI_Allgatherv(inplace ? MPI_IN_PLACE : s, cnt[rank], MPI_INT, rv, cnt, dsp,
-                              MPI_INT, comm));
+            OK(MPI_Allgatherv(inplace ? MPI_IN_PLACE : s, cnt[rank], MPI_INT, rv, cnt, dsp, MPI_INT,
+                              comm));
             for (int i = 0; i < size; i++)
                 CHECK(same(rv + dsp[i], (size_t)cnt[i] * sizeof(int), i, 6),
                       "allgatherv n=%d block %d", n, i);
@@ -275,10 +274,9 @@ enum { NTYPES = sizeof(types) / sizeof(types[0]) };
 static const struct {
     MPI_Op op;
     const char *name;
-} ops[] = {{MPI_MAX, "MAX"},   {MPI_MIN, "MIN"},       {MPI_SUM, "SUM"},      {MPI_PROD, "PROD"},
-           {MPI_LAND, "LAND"}, {MPI_BAND, "BAND"},     {MPI_LOR, "LOR"},      {MPI_BOR, "BOR"},
-           {MPI_LXOR, "LXOR"}, {MPI_BXOR, "BXOR"},     {MPI_MAXLOC, "MAXLOC"},
-           {MPI_MINLOC, "MINLOC"}};
+} ops[] = {{MPI_MAX, "MAX"},   {MPI_MIN, "MIN"},   {MPI_SUM, "SUM"},       {MPI_PROD, "PROD"},
+           {MPI_LAND, "LAND"}, {MPI_BAND, "BAND"}, {MPI_LOR, "LOR"},       {MPI_BOR, "BOR"},
+           {MPI_LXOR, "LXOR"}, {MPI_BXOR, "BXOR"}, {MPI_MAXLOC, "MAXLOC"}, {MPI_MINLOC, "MINLOC"}};
 enum { NOPS = sizeof(ops) / sizeof(ops[0]) };
 
 /* Does the standard define op on this kind of type? */
@@ -329,22 +327,40 @@ static void put(const tinfo_t *t, void *p, long long v, int idx, long long im)
     if (t->kind == K_PAIR) {
         memset(p, 0, (size_t)t->size);
         if (t->dt == MPI_FLOAT_INT) {
-            struct { float v; int i; } x = {(float)v, idx};
+            struct {
+                float v;
+                int i;
+            } x = {(float)v, idx};
             memcpy(p, &x, sizeof x);
         } else if (t->dt == MPI_DOUBLE_INT) {
-            struct { double v; int i; } x = {(double)v, idx};
+            struct {
+                double v;
+                int i;
+            } x = {(double)v, idx};
             memcpy(p, &x, sizeof x);
         } else if (t->dt == MPI_LONG_INT) {
-            struct { long v; int i; } x = {(long)v, idx};
+            struct {
+                long v;
+                int i;
+            } x = {(long)v, idx};
             memcpy(p, &x, sizeof x);
         } else if (t->dt == MPI_2INT) {
-            struct { int v; int i; } x = {(int)v, idx};
+            struct {
+                int v;
+                int i;
+            } x = {(int)v, idx};
             memcpy(p, &x, sizeof x);
         } else if (t->dt == MPI_SHORT_INT) {
-            struct { short v; int i; } x = {(short)v, idx};
+            struct {
+                short v;
+                int i;
+            } x = {(short)v, idx};
             memcpy(p, &x, sizeof x);
         } else {
-            struct { long double v; int i; } x;
+            struct {
+                long double v;
+                int i;
+            } x;
             memset(&x, 0, sizeof x);
             x.v = (long double)v, x.i = idx;
             memcpy(p, &x, sizeof x);
@@ -372,21 +388,30 @@ static void expect(const tinfo_t *t, MPI_Op op, int n, size_t i, void *out)
     long long acc = val(op, 0, i), im = t->kind == K_CPX ? 1 : 0;
     for (int r = 1; r < n; r++) {
         long long v = val(op, r, i);
-        if (op == MPI_MAX) acc = v > acc ? v : acc;
-        else if (op == MPI_MIN) acc = v < acc ? v : acc;
-        else if (op == MPI_SUM) acc += v, im += t->kind == K_CPX;
+        if (op == MPI_MAX)
+            acc = v > acc ? v : acc;
+        else if (op == MPI_MIN)
+            acc = v < acc ? v : acc;
+        else if (op == MPI_SUM)
+            acc += v, im += t->kind == K_CPX;
         else if (op == MPI_PROD) {
             if (t->kind == K_CPX) { /* (acc + im i)(v + 1 i) */
                 long long re = acc * v - im, ii = acc + im * v;
                 acc = re, im = ii;
             } else
                 acc *= v;
-        } else if (op == MPI_LAND) acc = acc && v;
-        else if (op == MPI_LOR) acc = acc || v;
-        else if (op == MPI_LXOR) acc = !acc != !v;
-        else if (op == MPI_BAND) acc &= v;
-        else if (op == MPI_BOR) acc |= v;
-        else if (op == MPI_BXOR) acc ^= v;
+        } else if (op == MPI_LAND)
+            acc = acc && v;
+        else if (op == MPI_LOR)
+            acc = acc || v;
+        else if (op == MPI_LXOR)
+            acc = !acc != !v;
+        else if (op == MPI_BAND)
+            acc &= v;
+        else if (op == MPI_BOR)
+            acc |= v;
+        else if (op == MPI_BXOR)
+            acc ^= v;
     }
     put(t, out, acc, 0, im);
 }
@@ -448,15 +473,15 @@ static void test_ops(MPI_Comm comm)
                 CHECK(equal(t, r, e, n), "allreduce %s %s n=%zu", ops[oi].name, t->name, n);
                 memcpy(r, s, bytes);
                 OK(MPI_Allreduce(MPI_IN_PLACE, r, (int)n, t->dt, op, comm));
-                CHECK(equal(t, r, e, n), "allreduce in place %s %s n=%zu", ops[oi].name,
-                      t->name, n);
+                CHECK(equal(t, r, e, n), "allreduce in place %s %s n=%zu", ops[oi].name, t->name,
+                      n);
                 int root = (ti + oi + ci) % size;
                 memcpy(r, s, bytes);
                 OK(MPI_Reduce(rank == root ? MPI_IN_PLACE : s, rank == root ? r : NULL, (int)n,
                               t->dt, op, root, comm));
                 if (rank == root)
-                    CHECK(equal(t, r, e, n), "reduce %s %s n=%zu root %d", ops[oi].name, t->name,
-                          n, root);
+                    CHECK(equal(t, r, e, n), "reduce %s %s n=%zu root %d", ops[oi].name, t->name, n,
+                          root);
                 /* Reduce_local: fold ranks 0..size-1 by hand */
                 if (n > 0) {
                     char *acc = calloc(1, bytes + 32), *in = calloc(1, bytes + 32);
@@ -529,8 +554,7 @@ static void test_user_ops(MPI_Comm comm)
     static const size_t nmat[] = {0, 1, 5, 6000}; /* 6000 matrices = 96 KB */
     for (int k = 0; k < 4; k++) {
         size_t nm = nmat[k], n = nm * 4, bytes = n * sizeof(unsigned);
-        unsigned *s = malloc(bytes + 16), *r = malloc(bytes * size + 16),
-                 *e = malloc(bytes + 16);
+        unsigned *s = malloc(bytes + 16), *r = malloc(bytes * size + 16), *e = malloc(bytes + 16);
         for (size_t m = 0; m < nm; m++)
             mat_of(rank, m, s + 4 * m);
         /* Allreduce, Reduce at every root, Scan, Exscan */
