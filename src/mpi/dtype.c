@@ -32,8 +32,7 @@ tide_dtype_t *tide_dtype_get(MPI_Datatype h)
     if (((unsigned)h & TIDE_DTYPE_HANDLE_MASK) != TIDE_DTYPE_HANDLE_BASE)
         return NULL;
     unsigned slot = (unsigned)h & ~TIDE_DTYPE_HANDLE_MASK;
-    tide_dtype_t **chunk =
-        __atomic_load_n(&tide_dt_chunks[slot / TIDE_DT_CHUNK], __ATOMIC_ACQUIRE);
+    tide_dtype_t **chunk = __atomic_load_n(&tide_dt_chunks[slot / TIDE_DT_CHUNK], __ATOMIC_ACQUIRE);
     return chunk ? __atomic_load_n(&chunk[slot % TIDE_DT_CHUNK], __ATOMIC_ACQUIRE) : NULL;
 }
 
@@ -346,8 +345,7 @@ static int tide_dt_copy_args(tide_dtype_t *t, int ni, const int *ints, int na,
 }
 
 int tide_dtype_create(const char *fn, int combiner, int ni, const int *ints, int na,
-                      const MPI_Aint *aints, int nd, const MPI_Datatype *types,
-                      MPI_Datatype *out)
+                      const MPI_Aint *aints, int nd, const MPI_Datatype *types, MPI_Datatype *out)
 {
     tide_dt_info_t one, *ci = nd > 1 ? malloc((size_t)nd * sizeof(*ci)) : &one;
     tide_dtype_t *t = calloc(1, sizeof(*t));
@@ -449,12 +447,11 @@ static void tide_dt_flat_elems(tide_dt_flat_t *f, int size, MPI_Count n)
     f->e[f->ne++].n = n;
 }
 
-static void tide_dt_walk(tide_dt_flat_t *f, MPI_Datatype basic, const tide_dtype_t *t,
-                         MPI_Aint off, MPI_Count count);
+static void tide_dt_walk(tide_dt_flat_t *f, MPI_Datatype basic, const tide_dtype_t *t, MPI_Aint off,
+                         MPI_Count count);
 
 /* A committed type is replayed from its flattened form. */
-static void tide_dt_replay(tide_dt_flat_t *f, const tide_dtype_t *t, MPI_Aint off,
-                           MPI_Count count)
+static void tide_dt_replay(tide_dt_flat_t *f, const tide_dtype_t *t, MPI_Aint off, MPI_Count count)
 {
     const tide_p2p_layout_t *l = t->lay;
     if (l->nblks == 1 && l->blks[0].len == l->extent) {
@@ -516,8 +513,8 @@ static void tide_dt_walk_one(tide_dt_flat_t *f, const tide_dtype_t *t, MPI_Aint 
 }
 
 /* Emit the blocks and elements of `count` items (basic, or t) at off. */
-static void tide_dt_walk(tide_dt_flat_t *f, MPI_Datatype basic, const tide_dtype_t *t,
-                         MPI_Aint off, MPI_Count count)
+static void tide_dt_walk(tide_dt_flat_t *f, MPI_Datatype basic, const tide_dtype_t *t, MPI_Aint off,
+                         MPI_Count count)
 {
     if (!t) {
         int sz = tide_dt_size(basic);
@@ -564,8 +561,7 @@ static void tide_dt_layout_release(tide_p2p_layout_t *lay)
 /* One allocation: the layout, its blocks, their packed offsets. */
 static tide_p2p_layout_t *tide_dt_layout_make(const tide_dt_flat_t *f, const tide_dtype_t *t)
 {
-    tide_p2p_layout_t *l =
-        malloc(sizeof(*l) + f->n * (sizeof(tide_p2p_blk_t) + sizeof(uint64_t)));
+    tide_p2p_layout_t *l = malloc(sizeof(*l) + f->n * (sizeof(tide_p2p_blk_t) + sizeof(uint64_t)));
     if (!l)
         return NULL;
     tide_p2p_blk_t *b = (tide_p2p_blk_t *)(l + 1);
@@ -643,8 +639,7 @@ int tide_dt_msg_error(const char *fn, MPI_Comm comm, MPI_Datatype dt, int rc)
                               "MPI_Type_commit before using it in communication",
                               (unsigned)dt);
     return tide_mpi_error(comm, fn, MPI_ERR_TYPE,
-                          "argument datatype (handle 0x%x) is not a valid datatype",
-                          (unsigned)dt);
+                          "argument datatype (handle 0x%x) is not a valid datatype", (unsigned)dt);
 }
 
 int tide_dtype_count(MPI_Datatype dt, MPI_Count bytes, MPI_Count *items, MPI_Count *elements)

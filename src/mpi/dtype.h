@@ -41,15 +41,15 @@ typedef struct tide_dtype {
     int ni, na, nd;
     int *ints;
     MPI_Aint *aints;
-    MPI_Datatype *types;       /* as given (basic handles stay valid) */
-    struct tide_dtype **kids;  /* types[i]'s object (a reference), NULL if basic */
+    MPI_Datatype *types;      /* as given (basic handles stay valid) */
+    struct tide_dtype **kids; /* types[i]'s object (a reference), NULL if basic */
     struct tide_dtype *inner; /* subarray: the equivalent type actually walked */
     MPI_Count size;           /* bytes of data in one item */
     MPI_Aint lb, ub;          /* extent = ub - lb */
     MPI_Aint true_lb, true_ub;
     int align; /* largest alignment of its basic elements (struct padding) */
     MPI_Count nelem;
-    int committed; /* atomic */
+    int committed;          /* atomic */
     tide_p2p_layout_t *lay; /* committed: the flattened typemap */
     tide_dt_erun_t *eruns;
     MPI_Count neruns;
@@ -100,8 +100,7 @@ int tide_dtype_count(MPI_Datatype dt, MPI_Count bytes, MPI_Count *items, MPI_Cou
 /* Constructors' core (dtype.c): a new type from what the MPI call was
  * given; the arrays are copied.  Returns an MPI error class. */
 int tide_dtype_create(const char *fn, int combiner, int ni, const int *ints, int na,
-                      const MPI_Aint *aints, int nd, const MPI_Datatype *types,
-                      MPI_Datatype *out);
+                      const MPI_Aint *aints, int nd, const MPI_Datatype *types, MPI_Datatype *out);
 int tide_dtype_commit(MPI_Datatype h);
 /* Make `inner` (a handle, taken over) the type that subarray type h is
  * flattened as; h takes inner's bounds. */

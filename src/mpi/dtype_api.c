@@ -29,19 +29,19 @@ static int tide_dt_check_type(const char *fn, const char *arg, MPI_Datatype dt)
 static int tide_dt_check_count(const char *fn, const char *arg, int count)
 {
     if (count < 0)
-        return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_COUNT, "argument %s (%d) is negative",
-                              arg, count);
+        return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_COUNT, "argument %s (%d) is negative", arg,
+                              count);
     return MPI_SUCCESS;
 }
 
 /* Common head of the constructors: count, old type, output pointer. */
-#define TIDE_DT_CTOR_CHECK(fn, count, oldtype, newtype)                   \
-    do {                                                                  \
-        TIDE_MPI_CHECK_INIT(fn);                                          \
-        int rc_ = tide_dt_check_count(fn, "count", count);                \
-        if (rc_ || (rc_ = tide_dt_check_type(fn, "oldtype", oldtype)))    \
-            return rc_;                                                   \
-        TIDE_MPI_CHECK_PTR(fn, MPI_COMM_NULL, newtype, "newtype");        \
+#define TIDE_DT_CTOR_CHECK(fn, count, oldtype, newtype)                \
+    do {                                                               \
+        TIDE_MPI_CHECK_INIT(fn);                                       \
+        int rc_ = tide_dt_check_count(fn, "count", count);             \
+        if (rc_ || (rc_ = tide_dt_check_type(fn, "oldtype", oldtype))) \
+            return rc_;                                                \
+        TIDE_MPI_CHECK_PTR(fn, MPI_COMM_NULL, newtype, "newtype");     \
     } while (0)
 
 static int tide_dt_check_blocklens(const char *fn, int count, const int *bl)
@@ -61,8 +61,7 @@ int PMPI_Type_contiguous(int count, MPI_Datatype oldtype, MPI_Datatype *newtype)
 {
     static const char fn[] = "MPI_Type_contiguous";
     TIDE_DT_CTOR_CHECK(fn, count, oldtype, newtype);
-    return tide_dtype_create(fn, MPI_COMBINER_CONTIGUOUS, 1, &count, 0, NULL, 1, &oldtype,
-                             newtype);
+    return tide_dtype_create(fn, MPI_COMBINER_CONTIGUOUS, 1, &count, 0, NULL, 1, &oldtype, newtype);
 }
 TIDE_MPI_WEAK(MPI_Type_contiguous);
 
@@ -241,8 +240,7 @@ TIDE_MPI_WEAK(MPI_Type_dup);
  * dimension a contiguous run, each outer one an hvector of the inner, the
  * start as a displacement, resized to the whole array. */
 static int tide_dt_subarray_inner(int ndims, const int *sizes, const int *subsizes,
-                                  const int *starts, int order, MPI_Datatype old,
-                                  MPI_Datatype *out)
+                                  const int *starts, int order, MPI_Datatype old, MPI_Datatype *out)
 {
     MPI_Aint ext;
     tide_dt_query(old, NULL, NULL, &ext, NULL, NULL);
@@ -270,8 +268,8 @@ static int tide_dt_subarray_inner(int ndims, const int *sizes, const int *subsiz
     return rc;
 }
 
-static int tide_dt_check_subarray(const char *fn, int ndims, const int *sizes,
-                                  const int *subsizes, const int *starts, int order)
+static int tide_dt_check_subarray(const char *fn, int ndims, const int *sizes, const int *subsizes,
+                                  const int *starts, int order)
 {
     if (ndims <= 0)
         return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_ARG, "argument ndims (%d) must be > 0",
@@ -294,14 +292,14 @@ static int tide_dt_check_subarray(const char *fn, int ndims, const int *sizes,
     return MPI_SUCCESS;
 }
 
-int PMPI_Type_create_subarray(int ndims, const int array_of_sizes[],
-                              const int array_of_subsizes[], const int array_of_starts[],
-                              int order, MPI_Datatype oldtype, MPI_Datatype *newtype)
+int PMPI_Type_create_subarray(int ndims, const int array_of_sizes[], const int array_of_subsizes[],
+                              const int array_of_starts[], int order, MPI_Datatype oldtype,
+                              MPI_Datatype *newtype)
 {
     static const char fn[] = "MPI_Type_create_subarray";
     TIDE_DT_CTOR_CHECK(fn, 0, oldtype, newtype);
-    int rc = tide_dt_check_subarray(fn, ndims, array_of_sizes, array_of_subsizes,
-                                    array_of_starts, order);
+    int rc = tide_dt_check_subarray(fn, ndims, array_of_sizes, array_of_subsizes, array_of_starts,
+                                    order);
     if (rc)
         return rc;
     int *ints = malloc((size_t)(3 * ndims + 2) * sizeof(int));
@@ -316,8 +314,8 @@ int PMPI_Type_create_subarray(int ndims, const int array_of_sizes[],
     rc = tide_dt_subarray_inner(ndims, array_of_sizes, array_of_subsizes, array_of_starts, order,
                                 oldtype, &inner);
     if (rc == 0) {
-        rc = tide_dtype_create(fn, MPI_COMBINER_SUBARRAY, 3 * ndims + 2, ints, 0, NULL, 1,
-                               &oldtype, newtype);
+        rc = tide_dtype_create(fn, MPI_COMBINER_SUBARRAY, 3 * ndims + 2, ints, 0, NULL, 1, &oldtype,
+                               newtype);
         if (rc == 0)
             tide_dtype_set_inner(*newtype, inner);
         else
@@ -418,8 +416,7 @@ int PMPI_Type_get_true_extent(MPI_Datatype datatype, MPI_Aint *true_lb, MPI_Aint
 }
 TIDE_MPI_WEAK(MPI_Type_get_true_extent);
 
-int PMPI_Type_get_true_extent_x(MPI_Datatype datatype, MPI_Count *true_lb,
-                                MPI_Count *true_extent)
+int PMPI_Type_get_true_extent_x(MPI_Datatype datatype, MPI_Count *true_lb, MPI_Count *true_extent)
 {
     static const char fn[] = "MPI_Type_get_true_extent_x";
     TIDE_MPI_CHECK_INIT(fn);

@@ -88,8 +88,8 @@ int tide_mpi_start_send(const char *fn, tide_comm_t *c, const void *buf, int cou
                          : mode == TIDE_MPI_SEND_READY ? TIDE_P2P_MODE_READY
                                                        : TIDE_P2P_MODE_STANDARD;
     if (__builtin_expect(m.lay != NULL, 0))
-        rc = tide_p2p_isend_nc(buf, m.lay, (uint64_t)count, tide_comm_proc(c, dest), dest,
-                               c->rank, c->ctx, tag, pm, &r->p2p);
+        rc = tide_p2p_isend_nc(buf, m.lay, (uint64_t)count, tide_comm_proc(c, dest), dest, c->rank,
+                               c->ctx, tag, pm, &r->p2p);
     else
         rc = tide_p2p_isend((const char *)buf + m.shift, m.bytes, tide_comm_proc(c, dest), dest,
                             c->rank, c->ctx, tag, pm, &r->p2p);

@@ -139,11 +139,11 @@ typedef struct tide_p2p_peer {
     tide_p2p_in_state_t in_state;
     tide_p2p_frame_t in_hdr;
     size_t in_hgot;
-    char *in_dst;           /* where payload goes (NULL: discard) */
-    uint64_t in_left;       /* payload bytes still to read into in_dst */
-    uint64_t in_discard;    /* then bytes to throw away (truncation) */
-    tide_p2p_req_t *in_req; /* matched receive being filled */
-    tide_p2p_msg_t *in_msg; /* unexpected message being filled */
+    char *in_dst;                    /* where payload goes (NULL: discard) */
+    uint64_t in_left;                /* payload bytes still to read into in_dst */
+    uint64_t in_discard;             /* then bytes to throw away (truncation) */
+    tide_p2p_req_t *in_req;          /* matched receive being filled */
+    tide_p2p_msg_t *in_msg;          /* unexpected message being filled */
     const tide_p2p_layout_t *in_lay; /* in_req's buffer is non-contiguous: fill in_cur */
     tide_p2p_cur_t in_cur;
 } tide_p2p_peer_t;
@@ -163,7 +163,7 @@ typedef struct tide_p2p_net {
     uint64_t chunk;
     tide_p2p_rte_ops_t rte;
     tide_p2p_out_t *out_free;
-    uint64_t drops; /* malformed frames (counted, stream closed) */
+    uint64_t drops;               /* malformed frames (counted, stream closed) */
     char bounce[TIDE_P2P_BOUNCE]; /* small pieces of non-contiguous receives */
     pthread_t thread;
     int thread_running;
@@ -372,8 +372,8 @@ static int tide_p2p_write_chunk_nc(tide_p2p_peer_t *p, tide_p2p_out_t *o)
     }
     while (o->chunk_left || o->chdr_done < sizeof(o->chdr)) {
         struct iovec iov[TIDE_P2P_IOV];
-        int n = tide_p2p_nc_iov(iov, &o->chdr, sizeof(o->chdr), o->chdr_done, &o->cur,
-                                o->chunk_left);
+        int n =
+            tide_p2p_nc_iov(iov, &o->chdr, sizeof(o->chdr), o->chdr_done, &o->cur, o->chunk_left);
         ssize_t w = tide_stream_sendv(p->out, iov, n, TIDE_STREAM_DONTWAIT);
         if (w == -EAGAIN || w == 0)
             return 0;

@@ -256,8 +256,7 @@ out:
 int tide_p2p_isend(const void *buf, uint64_t bytes, int dest_proc, int dest, int my_rank,
                    uint32_t ctx, int tag, tide_p2p_mode_t mode, tide_p2p_req_t **out)
 {
-    return tide_p2p_isend_lay(buf, bytes, NULL, 0, dest_proc, dest, my_rank, ctx, tag, mode,
-                              out);
+    return tide_p2p_isend_lay(buf, bytes, NULL, 0, dest_proc, dest, my_rank, ctx, tag, mode, out);
 }
 
 int tide_p2p_isend_nc(const void *buf, tide_p2p_layout_t *lay, uint64_t count, int dest_proc,

@@ -117,7 +117,7 @@ typedef struct tide_p2p_req {
     int my_rank;   /* send: our rank in the communicator (the envelope's source) */
     int tag;
     void *buf;
-    uint64_t bytes; /* send: message length; recv: buffer capacity */
+    uint64_t bytes;         /* send: message length; recv: buffer capacity */
     tide_p2p_layout_t *lay; /* non-contiguous buf (NULL: contiguous); a reference held */
     uint64_t lay_count;     /* instances of lay at buf */
     tide_p2p_status_t status;
@@ -137,7 +137,7 @@ struct tide_p2p_msg {
     int src;
     int tag;
     uint64_t bytes;
-    void *data;           /* eager copy (owned), or the sender's buffer */
+    void *data;                   /* eager copy (owned), or the sender's buffer */
     const tide_p2p_layout_t *lay; /* the sender's buffer is non-contiguous (self path) */
     uint64_t lay_count;
     int owns_data;        /* data was allocated for this message */

@@ -56,8 +56,8 @@ static void check_contents(MPI_Datatype t, const char *what, int comb, int ni, c
 {
     int gi, ga, gd, gc;
     OK(MPI_Type_get_envelope(t, &gi, &ga, &gd, &gc));
-    CHECK(gi == ni && ga == na && gd == nd && gc == comb, "%s: envelope %d %d %d comb %d", what,
-          gi, ga, gd, gc);
+    CHECK(gi == ni && ga == na && gd == nd && gc == comb, "%s: envelope %d %d %d comb %d", what, gi,
+          ga, gd, gc);
     if (gi != ni || ga != na || gd != nd)
         return;
     int I[64];
@@ -113,8 +113,8 @@ static void test_constructors(void)
     /* indexed of doubles: [32,40) [0,16) [80,104) */
     OK(MPI_Type_indexed(3, (int[]){1, 2, 3}, (int[]){4, 0, 10}, MPI_DOUBLE, &t));
     check_type(t, "indexed", 48, 0, 104, 0, 104);
-    check_contents(t, "indexed", MPI_COMBINER_INDEXED, 7, (int[]){3, 1, 2, 3, 4, 0, 10}, 0, NULL,
-                   1, (MPI_Datatype[]){MPI_DOUBLE});
+    check_contents(t, "indexed", MPI_COMBINER_INDEXED, 7, (int[]){3, 1, 2, 3, 4, 0, 10}, 0, NULL, 1,
+                   (MPI_Datatype[]){MPI_DOUBLE});
     MPI_Type_free(&t);
     /* hindexed with a negative displacement: [8,16) [-16,-12) */
     OK(MPI_Type_create_hindexed(2, (int[]){2, 1}, (MPI_Aint[]){8, -16}, MPI_INT, &t));
@@ -305,8 +305,7 @@ static void test_counts(void)
     MPI_Get_count(&st, s, &count);
     MPI_Get_elements(&st, s, &elems);
     MPI_Get_elements_x(&st, s, &ex);
-    CHECK(count == 2 && elems == 6 && ex == 6, "2 whole items: count %d elements %d", count,
-          elems);
+    CHECK(count == 2 && elems == 6 && ex == 6, "2 whole items: count %d elements %d", count, elems);
     MPI_Sendrecv(in, 8, MPI_BYTE, 0, 1, out, 3, s, 0, 1, MPI_COMM_SELF, &st);
     MPI_Get_count(&st, s, &count);
     MPI_Get_elements(&st, s, &elems);
@@ -642,8 +641,7 @@ static void ix_check(void *arg)
     for (int k = 0; k < c->nb; k++) /* block k came from (nb-1-k)*10, now at k*5 */
         for (int j = 0; j < 3; j++)
             if (c->dst[k * 5 + j] != (c->nb - 1 - k) * 10 + j) {
-                CHECK(0, "indexed nb=%d: block %d word %d is %d", c->nb, k, j,
-                      c->dst[k * 5 + j]);
+                CHECK(0, "indexed nb=%d: block %d word %d is %d", c->nb, k, j, c->dst[k * 5 + j]);
                 return;
             }
 }
