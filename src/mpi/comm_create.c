@@ -95,18 +95,129 @@ static int tide_split_common(const char *fn, tide_comm_t *c, int color, int key,
     return rc;
 }
 
+/* The processes of colour `color` among n entries of group procs gp,
+ * ordered by (key, rank); their count, and in *me the position of rank
+ * `myrank` (if there). */
+static int tide_split_select(tide_split_ent_t *e, int n, int color, const int *gp, int *procs,
+                             int myrank, int *me)
+{
+    int m = 0;
+    for (int r = 0; r < n; r++)
+        if (e[r].color == color)
+            e[m++] = e[r];
+    qsort(e, (size_t)m, sizeof(*e), tide_split_cmp);
+    for (int i = 0; i < m; i++) {
+        procs[i] = gp[e[i].rank];
+        if (e[i].rank == myrank)
+            *me = i;
+    }
+    return m;
+}
+
+/* The colours and keys of both groups of intercommunicator c. */
+static int tide_split_inter_gather(tide_comm_t *c, tide_split_ent_t *mine, tide_split_ent_t *loc,
+                                   tide_split_ent_t *rem)
+{
+    tide_geom_t g;
+    tide_geom_of_comm(c->local, &g);
+    size_t sz = sizeof(*loc);
+    int rc = tide_geom_allgather(&g, mine, sz, loc, TIDE_TAG_SPLIT);
+    if (!rc && c->rank == 0)
+        rc = tide_xchg_proc(c->ctx + 1, 0, c->procs[0], 0, loc, sz * (size_t)c->local_size, rem,
+                            sz * (size_t)c->size, TIDE_TAG_SPLIT);
+    return rc ? rc : tide_geom_bcast(&g, rem, sz * (size_t)c->size, 0, TIDE_TAG_SPLIT);
+}
+
+/* Fill n as the intercommunicator between nl local and nr remote
+ * processes (lp, rp), with its local intracommunicator on lctx. */
+static int tide_inter_fill(tide_comm_t *n, int nl, const int *lp, int me, int nr, const int *rp,
+                           uint32_t lctx)
+{
+    n->local = tide_comm_alloc();
+    if (!n->local || tide_comm_set_procs(n->local, nl, lp, me))
+        return MPI_ERR_NO_MEM;
+    n->local->ctx = lctx;
+    n->owned = malloc((size_t)(nl + nr) * sizeof(int));
+    if (!n->owned)
+        return MPI_ERR_NO_MEM;
+    memcpy(n->owned, lp, (size_t)nl * sizeof(int));
+    memcpy(n->owned + nl, rp, (size_t)nr * sizeof(int));
+    n->is_inter = 1;
+    n->local_procs = n->owned;
+    n->procs = n->owned + nl;
+    n->rank = me;
+    n->local_size = nl;
+    n->size = nr;
+    return 0;
+}
+
+/* MPI_Comm_split of an intercommunicator: each colour's local members and
+ * remote members form a new intercommunicator (none if either side has
+ * nobody of that colour). */
+static int tide_split_inter(const char *fn, tide_comm_t *c, int color, int key, MPI_Comm *out)
+{
+    int ls = c->local_size, rs = c->size, me = 0, rc;
+    tide_split_ent_t mine = {color, key, c->rank};
+    tide_split_ent_t *loc = malloc((size_t)ls * sizeof(*loc)),
+                     *rem = malloc((size_t)rs * sizeof(*rem));
+    int *lp = malloc((size_t)ls * sizeof(int)), *rp = malloc((size_t)rs * sizeof(int));
+    int *lg = malloc((size_t)ls * sizeof(int));
+    uint32_t ctx = 0, lctx = 0;
+    rc =
+        loc && rem && lp && rp && lg ? tide_split_inter_gather(c, &mine, loc, rem) : MPI_ERR_NO_MEM;
+    if (!rc)
+        rc = tide_comm_agree_inter(c, &ctx);
+    tide_geom_t g;
+    tide_geom_of_comm(c->local, &g);
+    if (!rc)
+        rc = tide_ctx_agree(&g, color != MPI_UNDEFINED, 0, NULL, NULL, TIDE_TAG_CTX_REDUCE,
+                            TIDE_TAG_CTX_BCAST, &lctx);
+    *out = MPI_COMM_NULL;
+    int nl = 0, nr = 0, dummy;
+    if (!rc && color != MPI_UNDEFINED) {
+        for (int i = 0; i < ls; i++)
+            lg[i] = tide_comm_local_proc(c, i);
+        nl = tide_split_select(loc, ls, color, lg, lp, c->rank, &me);
+        nr = tide_split_select(rem, rs, color, c->procs, rp, -1, &dummy);
+    }
+    if (!rc && nr > 0) {
+        tide_comm_t *n = tide_comm_alloc();
+        rc = n ? tide_inter_fill(n, nl, lp, me, nr, rp, lctx) : MPI_ERR_NO_MEM;
+        if (!rc) {
+            n->ctx = ctx;
+            rc = tide_comm_register(n);
+        }
+        if (rc)
+            tide_comm_destroy(n); /* gives both ids back */
+        else {
+            tide_comm_inherit(n, c);
+            *out = n->handle;
+        }
+    } else {
+        tide_ctx_release(ctx);
+        if (color != MPI_UNDEFINED)
+            tide_ctx_release(lctx);
+    }
+    free(loc);
+    free(rem);
+    free(lp);
+    free(rp);
+    free(lg);
+    return rc ? tide_mpi_error(c->handle, fn, rc, "could not split %s", c->name) : MPI_SUCCESS;
+}
+
 int PMPI_Comm_split(MPI_Comm comm, int color, int key, MPI_Comm *newcomm)
 {
     static const char fn[] = "MPI_Comm_split";
     TIDE_MPI_CHECK_INIT(fn);
     tide_comm_t *c;
     TIDE_MPI_GET_COMM(fn, comm, c);
-    TIDE_CHECK_INTRA(fn, c);
     if (color < 0 && color != MPI_UNDEFINED)
         return tide_mpi_error(comm, fn, MPI_ERR_ARG,
                               "argument color (%d) is negative and not MPI_UNDEFINED", color);
     TIDE_MPI_CHECK_PTR(fn, comm, newcomm, "newcomm");
-    return tide_split_common(fn, c, color, key, newcomm);
+    return c->is_inter ? tide_split_inter(fn, c, color, key, newcomm)
+                       : tide_split_common(fn, c, color, key, newcomm);
 }
 TIDE_MPI_WEAK(MPI_Comm_split);
 

@@ -218,6 +218,44 @@ static void test_recycle(void)
     }
 }
 
+/* Split an intercommunicator by local rank parity, keys reversed. */
+static void test_intercomm_split(MPI_Comm inter, int low, int half, int lr, int ls, int rs)
+{
+    int col = lr % 2, nl = 0, nr = 0, want_rank = 0, top = -1;
+    for (int i = 0; i < ls; i++)
+        if (i % 2 == col) {
+            nl++;
+            want_rank += i > lr;
+        }
+    for (int i = 0; i < rs; i++)
+        if (i % 2 == col) {
+            nr++;
+            top = i;
+        }
+    MPI_Comm s;
+    OK(MPI_Comm_split(inter, col, -lr, &s));
+    if (nr == 0) {
+        CHECK(s == MPI_COMM_NULL, "intercomm split: a communicator without remote members");
+        return;
+    }
+    int flag, r, n, rn;
+    OK(MPI_Comm_test_inter(s, &flag));
+    OK(MPI_Comm_rank(s, &r));
+    OK(MPI_Comm_size(s, &n));
+    OK(MPI_Comm_remote_size(s, &rn));
+    CHECK(flag && r == want_rank && n == nl && rn == nr,
+          "intercomm split: inter %d rank %d/%d size %d/%d remote %d/%d", flag, r, want_rank, n, nl,
+          rn, nr);
+    if (r == 0) { /* the two first ranks swap world ranks */
+        int back = -1;
+        OK(MPI_Sendrecv(&wrank, 1, MPI_INT, 0, 23, &back, 1, MPI_INT, 0, 23, s, MPI_STATUS_IGNORE));
+        CHECK(back == (low ? half : 0) + top, "intercomm split: remote first is %d, want %d", back,
+              (low ? half : 0) + top);
+    }
+    OK(MPI_Barrier(s));
+    OK(MPI_Comm_free(&s));
+}
+
 static void test_intercomm(void)
 {
     int half = wsize / 2, low = wrank < half;
@@ -259,6 +297,7 @@ static void test_intercomm(void)
     }
     OK(MPI_Wait(&sreq, MPI_STATUS_IGNORE));
     OK(MPI_Barrier(inter));
+    test_intercomm_split(inter, low, half, lr, ls, rs);
     MPI_Comm idup;
     int res;
     OK(MPI_Comm_dup(inter, &idup));
