@@ -76,8 +76,18 @@ fi
 mid=$(date +%s)
 note "one guest: $((mid - start)) s"
 
-guest -o "$T/pair" -t "$SECS" pair "$C -w roce -a $T/pair/addr -n 3 -t 60 server" -- \
-    "$C -w roce -a $T/pair/addr client" || fail "roce between two guests"
+pair() {
+    rm -rf "$T/pair" && mkdir "$T/pair"
+    guest -o "$T/pair" -t "$SECS" pair "$C -w roce -a $T/pair/addr -n 3 -t 60 server" -- \
+        "$C -w roce -a $T/pair/addr client"
+}
+if ! pair; then
+    # Two emulated guests on a host loaded by parallel builds can stall for
+    # longer than the tool's 5 x 200 ms echo wait; a wire bug fails again.
+    grep -q 'no intact echo after 5 attempts' "$T/pair/out-b" || fail "roce between two guests"
+    note "an echo between the guests timed out; running the pair once more"
+    pair || fail "roce between two guests (twice)"
+fi
 grep -q '^ok 5 - each endpoint' "$T/pair/out-b" || fail "demux test between guests did not run"
 grep -q 'local roce:::ffff:198.18.0.2' "$T/pair/out-b" || fail "client not on the second guest"
 note "two guests: $(($(date +%s) - mid)) s"
