@@ -73,6 +73,7 @@ static const char *opt_value(opt_cursor_t *c)
 
 static int opt_int(opt_cursor_t *c, int min, int *out)
 {
+    const char *name = c->argv[c->i];
     const char *v = opt_value(c);
     char *end;
     if (v == NULL)
@@ -80,7 +81,8 @@ static int opt_int(opt_cursor_t *c, int min, int *out)
     errno = 0;
     long x = strtol(v, &end, 10);
     if (errno != 0 || end == v || *end != '\0' || x < min || x > INT_MAX) {
-        fprintf(stderr, "mpirun: %s: '%s' is not a whole number >= %d\n", c->argv[c->i], v, min);
+        fprintf(stderr, "mpirun: %.*s: '%s' is not a whole number >= %d\n", (int)strcspn(name, "="),
+                name, v, min);
         return -EINVAL;
     }
     *out = (int)x;
@@ -259,8 +261,10 @@ int main(int argc, char **argv)
     tide_mpirun_opts_t opts;
     tide_mpirun_job_t job;
     int rc = tide_mpirun_opts_parse(argc, argv, &opts);
-    if (rc != 0)
+    if (rc != 0) {
+        free(opts.envs);
         return rc > 0 ? 0 : TIDE_MPIRUN_EXIT_ERROR;
+    }
     main_std_fds();
     tide_log_set_identity(-1);
     if (main_job_init(&job, &opts) < 0)

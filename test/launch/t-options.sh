@@ -19,6 +19,8 @@ for bad in "-np 0 true" "-np x true" "--bind-to socket true" "--map-by node true
     launch_expect_rc 1
     [ -s "$T/err" ] || fail "no message for: $bad"
 done
+launch_run -np 0 true
+launch_err_has "^mpirun: -np: '0' is not a whole number >= 1$"
 launch_run -np 2 "$T/no-such-program"
 launch_expect_rc 127
 launch_err_has "no-such-program"
