@@ -16,3 +16,13 @@ assert_no_leftovers
 launch_run -np 2 --timeout 30 "$T/failer" sleep 1 1
 launch_expect_rc 0
 launch_no_tmpdirs
+# ranks that ignore SIGTERM get SIGKILL after TIDE_MPIRUN_KILL_GRACE
+cp /bin/sleep "$T/sleep"
+start=$(date +%s)
+TIDE_MPIRUN_KILL_GRACE=1s LAUNCH_EXPECT_124=1 launch_run -np 2 --timeout 1 \
+    sh -c "trap '' TERM; exec $T/sleep 100"
+took=$(($(date +%s) - start))
+launch_expect_rc 124
+[ $took -lt 20 ] || fail "ranks ignoring SIGTERM survived ${took}s"
+assert_no_leftovers
+launch_no_tmpdirs
