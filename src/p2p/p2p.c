@@ -494,47 +494,75 @@ int tide_p2p_cur_iov(const tide_p2p_cur_t *c, struct iovec *iov, int max, uint64
     return n;
 }
 
+/* Copy between n packed bytes at buf and the buffer under c (pack: to buf),
+ * block by block in one loop; the small fixed sizes that dominate vectors
+ * of basic types are inlined moves, not calls. */
+static inline void tide_p2p_cur_move(tide_p2p_cur_t *c, char *buf, uint64_t n, int pack)
+{
+    if (!c->lay) {
+        char *p = c->base + c->boff;
+        memcpy(pack ? buf : p, pack ? p : buf, n);
+        c->boff += n;
+        return;
+    }
+    const tide_p2p_layout_t *l = c->lay;
+    while (n && c->inst < c->count) {
+        const tide_p2p_blk_t *b = &l->blks[c->blk];
+        char *p = c->base + (int64_t)c->inst * l->extent + b->off + (int64_t)c->boff;
+        uint64_t len = (uint64_t)b->len - c->boff;
+        if (len > n)
+            len = n;
+        char *d = pack ? buf : p;
+        const char *s = pack ? p : buf;
+        switch (len) {
+        case 4: memcpy(d, s, 4); break;
+        case 8: memcpy(d, s, 8); break;
+        case 16: memcpy(d, s, 16); break;
+        default: memcpy(d, s, len);
+        }
+        buf += len;
+        n -= len;
+        if (c->boff + len < (uint64_t)b->len) {
+            c->boff += len;
+        } else {
+            c->boff = 0;
+            if (++c->blk == l->nblks) {
+                c->blk = 0;
+                c->inst++;
+            }
+        }
+    }
+}
+
 void tide_p2p_cur_pack(tide_p2p_cur_t *c, void *dst, uint64_t n)
 {
-    char *d = dst;
-    while (n) {
-        char *p;
-        uint64_t len = tide_p2p_cur_peek(c, n, &p);
-        if (!len)
-            return;
-        memcpy(d, p, len);
-        tide_p2p_cur_skip(c, len);
-        d += len;
-        n -= len;
-    }
+    tide_p2p_cur_move(c, dst, n, 1);
 }
 
 void tide_p2p_cur_unpack(tide_p2p_cur_t *c, const void *src, uint64_t n)
 {
-    const char *s = src;
-    while (n) {
-        char *p;
-        uint64_t len = tide_p2p_cur_peek(c, n, &p);
-        if (!len)
-            return;
-        memcpy(p, s, len);
-        tide_p2p_cur_skip(c, len);
-        s += len;
-        n -= len;
-    }
+    tide_p2p_cur_move(c, (char *)src, n, 0);
 }
 
 void tide_p2p_cur_copy(tide_p2p_cur_t *dst, tide_p2p_cur_t *src, uint64_t n)
 {
+    if (!dst->lay) { /* one side contiguous: a plain gather or scatter */
+        tide_p2p_cur_pack(src, dst->base + dst->boff, n);
+        dst->boff += n;
+        return;
+    }
+    if (!src->lay) {
+        tide_p2p_cur_unpack(dst, src->base + src->boff, n);
+        src->boff += n;
+        return;
+    }
+    /* Both scattered: through a small bounce buffer, which keeps both loops
+     * tight (cheaper than matching piece against piece). */
+    char tmp[4096];
     while (n) {
-        char *d, *s;
-        uint64_t len = tide_p2p_cur_peek(dst, n, &d);
-        len = tide_p2p_cur_peek(src, len, &s);
-        if (!len)
-            return;
-        memcpy(d, s, len);
-        tide_p2p_cur_skip(dst, len);
-        tide_p2p_cur_skip(src, len);
-        n -= len;
+        uint64_t k = n < sizeof(tmp) ? n : sizeof(tmp);
+        tide_p2p_cur_pack(src, tmp, k);
+        tide_p2p_cur_unpack(dst, tmp, k);
+        n -= k;
     }
 }
