@@ -7,9 +7,11 @@
  * operations) or, for long vectors and commutative operations,
  * Rabenseifner's reduce-scatter by recursive halving followed by an
  * allgather by recursive doubling, which moves about 2n bytes instead of
- * n log p. */
+ * n log p.  Long commutative MPI_Reduce uses the same halving followed by
+ * a gather of the reduced blocks to the root (tide_coll_reduce_rsg). */
 #include "config.h"
 #include "coll/coll_impl.h"
+#include "p2p/p2p.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -21,6 +23,8 @@ typedef struct tide_allred {
     char *buf, *tmp;
     size_t count;
     int pof2, rem, newrank;
+    size_t *cnts, *disps;   /* Rabenseifner: pof2 blocks (elements) */
+    int send_idx, last_idx; /* after halving: the block we hold */
 } tide_allred_t;
 
 /* The real rank of folded rank nr. */
@@ -69,48 +73,66 @@ static int tide_allred_step(tide_allred_t *a, const size_t *cnts, const size_t *
     return rc;
 }
 
-static int tide_allred_rabenseifner(tide_allred_t *a)
+/* Cut the vector into pof2 blocks (a->cnts, a->disps, in elements). */
+static int tide_allred_blocks(tide_allred_t *a)
 {
-    int pof2 = a->pof2, nr = a->newrank, rc = 0;
-    size_t *cnts = malloc(2 * (size_t)pof2 * sizeof(*cnts)), *disps = cnts + pof2;
-    if (!cnts)
+    int pof2 = a->pof2;
+    if (!(a->cnts = malloc(2 * (size_t)pof2 * sizeof(*a->cnts))))
         return -ENOMEM;
+    a->disps = a->cnts + pof2;
     for (int i = 0; i < pof2; i++)
-        cnts[i] = a->count / (size_t)pof2 + ((size_t)i < a->count % (size_t)pof2);
+        a->cnts[i] = a->count / (size_t)pof2 + ((size_t)i < a->count % (size_t)pof2);
     for (int i = 0; i < pof2; i++)
-        disps[i] = i ? disps[i - 1] + cnts[i - 1] : 0;
-    int send_idx = 0, recv_idx = 0, last_idx = pof2, mask = 1;
-    for (; mask < pof2 && !rc; mask <<= 1) { /* reduce-scatter: recursive halving */
+        a->disps[i] = i ? a->disps[i - 1] + a->cnts[i - 1] : 0;
+    return 0;
+}
+
+/* Reduce-scatter by recursive halving: afterwards block a->send_idx of
+ * buf holds the reduction of that block over all processes. */
+static int tide_allred_halving(tide_allred_t *a)
+{
+    int pof2 = a->pof2, nr = a->newrank, rc = 0, recv_idx = 0;
+    a->send_idx = 0, a->last_idx = pof2;
+    for (int mask = 1; mask < pof2 && !rc; mask <<= 1) {
         int nd = nr ^ mask, dst = tide_allred_real(a, nd), half = pof2 / (mask * 2);
         if (nr < nd) {
-            send_idx = recv_idx + half;
-            rc = tide_allred_step(a, cnts, disps, dst, send_idx, last_idx, recv_idx, send_idx,
-                                  a->tmp, 1);
+            a->send_idx = recv_idx + half;
+            rc = tide_allred_step(a, a->cnts, a->disps, dst, a->send_idx, a->last_idx, recv_idx,
+                                  a->send_idx, a->tmp, 1);
         } else {
-            recv_idx = send_idx + half;
-            rc = tide_allred_step(a, cnts, disps, dst, send_idx, recv_idx, recv_idx, last_idx,
-                                  a->tmp, 1);
+            recv_idx = a->send_idx + half;
+            rc = tide_allred_step(a, a->cnts, a->disps, dst, a->send_idx, recv_idx, recv_idx,
+                                  a->last_idx, a->tmp, 1);
         }
-        send_idx = recv_idx;
+        a->send_idx = recv_idx;
         if (mask * 2 < pof2)
-            last_idx = recv_idx + pof2 / (mask * 2);
+            a->last_idx = recv_idx + pof2 / (mask * 2);
     }
-    for (mask >>= 1; mask > 0 && !rc; mask >>= 1) { /* allgather: recursive doubling */
+    return rc;
+}
+
+static int tide_allred_rabenseifner(tide_allred_t *a)
+{
+    int pof2 = a->pof2, nr = a->newrank, rc = tide_allred_blocks(a);
+    if (!rc)
+        rc = tide_allred_halving(a);
+    int send_idx = a->send_idx, last_idx = a->last_idx, recv_idx;
+    for (int mask = pof2 / 2; mask > 0 && !rc; mask >>= 1) { /* allgather: recursive doubling */
         int nd = nr ^ mask, dst = tide_allred_real(a, nd), half = pof2 / (mask * 2);
         if (nr < nd) {
             if (mask != pof2 / 2)
                 last_idx += half;
             recv_idx = send_idx + half;
-            rc = tide_allred_step(a, cnts, disps, dst, send_idx, recv_idx, recv_idx, last_idx,
+            rc = tide_allred_step(a, a->cnts, a->disps, dst, send_idx, recv_idx, recv_idx, last_idx,
                                   a->buf, 0);
         } else {
             recv_idx = send_idx - half;
-            rc = tide_allred_step(a, cnts, disps, dst, send_idx, last_idx, recv_idx, send_idx,
+            rc = tide_allred_step(a, a->cnts, a->disps, dst, send_idx, last_idx, recv_idx, send_idx,
                                   a->buf, 0);
             send_idx = recv_idx;
         }
     }
-    free(cnts);
+    free(a->cnts);
     return rc;
 }
 
@@ -156,5 +178,70 @@ int tide_coll_allreduce(const tide_coll_comm_t *c, const void *sbuf, void *rbuf,
     if (!rc)
         rc = tide_allred_fold(&a, 1);
     free(a.tmp);
+    return rc;
+}
+
+/* Which block survivor nr holds after recursive halving: the lowest bit of
+ * nr picked the half first, so the index is nr's bits reversed. */
+static int tide_allred_bitrev(int nr, int pof2)
+{
+    int r = 0;
+    for (int m = 1; m < pof2; m <<= 1, nr >>= 1)
+        r = (r << 1) | (nr & 1);
+    return r;
+}
+
+/* The root collects the pof2 reduced blocks (posted all at once). */
+static int tide_allred_gather(tide_allred_t *a, void *rbuf, int root)
+{
+    const tide_coll_comm_t *c = a->c;
+    size_t es = a->r->esize;
+    if (c->rank != root) {
+        int b = a->send_idx;
+        return a->newrank < 0 || !a->cnts[b]
+                   ? 0
+                   : tide_coll_send(c, a->buf + a->disps[b] * es, a->cnts[b] * es, root,
+                                    TIDE_COLL_TAG_REDUCE);
+    }
+    tide_p2p_req_t **reqs = calloc((size_t)a->pof2, sizeof(*reqs));
+    if (!reqs)
+        return -ENOMEM;
+    int rc = 0;
+    for (int nr = 0; nr < a->pof2 && !rc; nr++) {
+        int b = tide_allred_bitrev(nr, a->pof2), from = tide_allred_real(a, nr);
+        char *dst = (char *)rbuf + a->disps[b] * es;
+        if (!a->cnts[b])
+            continue;
+        if (from == c->rank)
+            memcpy(dst, a->buf + a->disps[b] * es, a->cnts[b] * es);
+        else
+            rc = tide_coll_irecv(c, dst, a->cnts[b] * es, from, TIDE_COLL_TAG_REDUCE, &reqs[nr]);
+    }
+    int w = tide_coll_waitall(reqs, a->pof2);
+    free(reqs);
+    return rc ? rc : w;
+}
+
+int tide_coll_reduce_rsg(const tide_coll_comm_t *c, const void *sbuf, void *rbuf, size_t count,
+                         const tide_coll_red_t *r, int root)
+{
+    size_t bytes = count * r->esize;
+    tide_allred_t a = {.c = c, .r = r, .count = count};
+    a.pof2 = tide_coll_pof2(c->size);
+    a.rem = c->size - a.pof2;
+    a.newrank = c->rank < 2 * a.rem ? (c->rank % 2 ? c->rank / 2 : -1) : c->rank - a.rem;
+    if (!(a.buf = malloc(2 * bytes)))
+        return -ENOMEM;
+    a.tmp = a.buf + bytes;
+    memcpy(a.buf, sbuf, bytes);
+    int rc = tide_allred_fold(&a, 0);
+    if (!rc)
+        rc = tide_allred_blocks(&a);
+    if (!rc && a.newrank >= 0)
+        rc = tide_allred_halving(&a);
+    if (!rc)
+        rc = tide_allred_gather(&a, rbuf, root);
+    free(a.cnts);
+    free(a.buf);
     return rc;
 }

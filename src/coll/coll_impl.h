@@ -52,6 +52,11 @@ int tide_coll_irecv(const tide_coll_comm_t *c, void *buf, size_t cap, int src, i
 /* Wait for and free n requests (NULL entries skipped); first error. */
 int tide_coll_waitall(struct tide_p2p_req **reqs, int n);
 
+/* Long commutative MPI_Reduce: Rabenseifner's reduce-scatter + gather
+ * (allreduce.c). */
+int tide_coll_reduce_rsg(const tide_coll_comm_t *c, const void *sbuf, void *rbuf, size_t count,
+                         const tide_coll_red_t *r, int root);
+
 /* Largest power of two <= n (n >= 1). */
 static inline int tide_coll_pof2(int n)
 {

@@ -1,12 +1,12 @@
 /* MPI_Reduce and MPI_Reduce_scatter(_block) over point-to-point.
- * Reduce: a binomial tree; for commutative operations it is rooted at the
- * root, otherwise at rank 0 (each inner node combines its own, lower-rank
- * partial result with its child's, so the order of ranks is kept) and rank
- * 0 passes the result to the root.  Reduce_scatter: commutative operations
- * use pairwise exchange (p - 1 rounds; in round i we send the block of
- * rank + i and fold in the contribution of rank - i to ours), which moves
- * each element once; non-commutative ones reduce to rank 0 in order and
- * scatter the result (MPICH's algorithms for long messages). */
+ * Reduce: long vectors with commutative operations use Rabenseifner's
+ * reduce-scatter + gather (allreduce.c); the rest a binomial tree; for commutative operations it is
+ * rooted at the root, otherwise at rank 0 (each inner node combines its own, lower-rank partial
+ * result with its child's, so the order of ranks is kept) and rank 0 passes the result to the root.
+ * Reduce_scatter: commutative operations use pairwise exchange (p - 1 rounds; in round i we send
+ * the block of rank + i and fold in the contribution of rank - i to ours), which moves each element
+ * once; non-commutative ones reduce to rank 0 in order and scatter the result (MPICH's algorithms
+ * for long messages). */
 #include "config.h"
 #include "coll/coll_impl.h"
 
@@ -33,6 +33,9 @@ int tide_coll_reduce(const tide_coll_comm_t *c, const void *sbuf, void *rbuf, si
             memcpy(rbuf, sbuf, bytes);
         return 0;
     }
+    if (r->commute && count >= (size_t)tide_coll_pof2(p) &&
+        bytes >= (size_t)tide_param_int(&tide_param_coll_reduce_long))
+        return tide_coll_reduce_rsg(c, sbuf, rbuf, count, r, root);
     char *acc = malloc(2 * bytes), *tmp = acc + bytes;
     if (!acc)
         return -ENOMEM;

@@ -18,9 +18,9 @@ run -np 3 --oversubscribe
 run -np 4 --oversubscribe
 run -np 6 --oversubscribe
 long="-x TIDE_COLL_BCAST_LONG=1 -x TIDE_COLL_ALLREDUCE_LONG=1 -x TIDE_COLL_ALLGATHER_LONG=1"
-long="$long -x TIDE_COLL_ALLTOALL_SHORT=0 -x TIDE_COLL_GATHER_SHORT=0"
+long="$long -x TIDE_COLL_ALLTOALL_SHORT=0 -x TIDE_COLL_GATHER_SHORT=0 -x TIDE_COLL_REDUCE_LONG=1"
 short="-x TIDE_COLL_BCAST_LONG=1g -x TIDE_COLL_ALLREDUCE_LONG=1g -x TIDE_COLL_ALLGATHER_LONG=1g"
-short="$short -x TIDE_COLL_ALLTOALL_SHORT=1g -x TIDE_COLL_GATHER_SHORT=1g"
+short="$short -x TIDE_COLL_ALLTOALL_SHORT=1g -x TIDE_COLL_GATHER_SHORT=1g -x TIDE_COLL_REDUCE_LONG=1g"
 # shellcheck disable=SC2086
 run -np 5 --oversubscribe $long
 # shellcheck disable=SC2086
