@@ -54,6 +54,7 @@ guest_why_not() {
     command -v qemu-system-x86_64 >/dev/null ||
         { echo "qemu-system-x86_64 missing (apt-get install qemu-system-x86)"; return; }
     [ -x /bin/busybox ] || { echo "busybox missing (apt-get install busybox-static)"; return; }
+    command -v cpio >/dev/null || { echo "cpio missing (apt-get install cpio)"; return; }
     guest_kernel >/dev/null ||
         { echo "no kernel with rdma_rxe in /boot (apt-get install linux-image-amd64)"; return; }
     command -v rdma >/dev/null || { echo "the rdma tool is missing (apt-get install iproute2)"; return; }
@@ -274,6 +275,7 @@ guest_main() {
     echo "$rc" >"$out/rc-$id"
     echo "tide-guest: done rc=$rc $(cut -d' ' -f1 /proc/uptime)s"
     sync
+    cd /
     umount "$out"
     echo o >/proc/sysrq-trigger
     sleep 10
