@@ -15,7 +15,8 @@
 # shares this machine's root read-only over virtio-9p and OUTDIR read-write
 # (mounted at the same path in the guest), and starts from a small busybox
 # initramfs built here and cached in $TIDE_GUEST_CACHE (default
-# /var/cache/tide-guest; rebuilt when missing or older than this script).
+# $TIDE_BUILDDIR/test/roce/guest-cache, or /var/cache/tide-guest without a
+# build dir; rebuilt when missing or older than this script).
 # CMD runs under /bin/sh in OUTDIR with TIDE_GUEST=1 (and TIDE_GUEST_ID=a|b
 # for a pair); its output goes to OUTDIR/out-a (out-b), its exit code to
 # OUTDIR/rc-a (rc-b) and the guest console to OUTDIR/console-a (-b).  The
@@ -25,7 +26,11 @@
 # guests; the host only sees qemu talking to itself on 127.0.0.1.
 set -u
 ME=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
-CACHE=${TIDE_GUEST_CACHE:-/var/cache/tide-guest}
+if [ -n "${TIDE_BUILDDIR:-}" ]; then
+    CACHE=${TIDE_GUEST_CACHE:-$TIDE_BUILDDIR/test/roce/guest-cache}
+else
+    CACHE=${TIDE_GUEST_CACHE:-/var/cache/tide-guest}
+fi
 MEM=3072
 SECS=100
 OUT=""
