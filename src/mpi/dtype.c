@@ -373,9 +373,15 @@ int tide_dtype_create(const char *fn, int combiner, int ni, const int *ints, int
                              : tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_NO_MEM,
                                               "out of memory for a datatype");
     }
-    if (combiner == MPI_COMBINER_DUP && t->kids[0] && tide_attr_type_copy)
-        rc = tide_attr_type_copy(types[0], *out);
-    return rc;
+    /* MPI_Type_dup copies the attributes (their copy callbacks decide). */
+    if (combiner == MPI_COMBINER_DUP && tide_attr_type_copy &&
+        (rc = tide_attr_type_copy(types[0], *out)) != MPI_SUCCESS) {
+        tide_dtype_free_handle(*out);
+        *out = MPI_DATATYPE_NULL;
+        return tide_mpi_error(MPI_COMM_NULL, fn, rc, "an attribute copy callback failed (error %d)",
+                              rc);
+    }
+    return MPI_SUCCESS;
 }
 
 void tide_dtype_set_inner(MPI_Datatype h, MPI_Datatype inner)

@@ -235,6 +235,36 @@ static void test_names_addresses(void)
     CHECK(comb == MPI_COMBINER_NAMED && ni + na + nd == 0, "MPI_INT envelope");
 }
 
+/* Attributes on datatypes: MPI_Type_dup copies them through the keyval's
+ * copy callback, MPI_Type_free deletes them. */
+static int deleted;
+
+static int count_delete(MPI_Datatype t, int kv, void *val, void *extra)
+{
+    (void)t, (void)kv, (void)val, (void)extra;
+    deleted++;
+    return MPI_SUCCESS;
+}
+
+static void test_attrs(void)
+{
+    int kv, flag = 0;
+    static int value = 42;
+    void *got = NULL;
+    MPI_Datatype t, d;
+    OK(MPI_Type_create_keyval(MPI_TYPE_DUP_FN, count_delete, &kv, NULL));
+    MPI_Type_vector(2, 1, 2, MPI_INT, &t);
+    OK(MPI_Type_set_attr(t, kv, &value));
+    OK(MPI_Type_dup(t, &d));
+    OK(MPI_Type_get_attr(d, kv, &got, &flag));
+    CHECK(flag && got == &value, "Type_dup did not copy the attribute");
+    deleted = 0;
+    MPI_Type_free(&d);
+    MPI_Type_free(&t);
+    CHECK(deleted == 2, "Type_free deleted %d attributes, want 2", deleted);
+    MPI_Type_free_keyval(&kv);
+}
+
 /* ---- pack/unpack and counts --------------------------------------------- */
 
 static void test_pack(void)
@@ -832,6 +862,7 @@ int main(int argc, char **argv)
     int big = argc > 1 && strcmp(argv[1], "big") == 0;
     test_constructors();
     test_names_addresses();
+    test_attrs();
     test_pack();
     test_counts();
     const int sizes[] = {1, 100, 3000, 200000}; /* 200000 doubles: 1.6 MB, rendezvous */
