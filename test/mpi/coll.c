@@ -330,31 +330,41 @@ static void put(const tinfo_t *t, void *p, long long v, int idx, long long im)
             struct {
                 float v;
                 int i;
-            } x = {(float)v, idx};
+            } x;
+            memset(&x, 0, sizeof x); /* the padding too */
+            x.v = (float)v, x.i = idx;
             memcpy(p, &x, sizeof x);
         } else if (t->dt == MPI_DOUBLE_INT) {
             struct {
                 double v;
                 int i;
-            } x = {(double)v, idx};
+            } x;
+            memset(&x, 0, sizeof x); /* the padding too */
+            x.v = (double)v, x.i = idx;
             memcpy(p, &x, sizeof x);
         } else if (t->dt == MPI_LONG_INT) {
             struct {
                 long v;
                 int i;
-            } x = {(long)v, idx};
+            } x;
+            memset(&x, 0, sizeof x); /* the padding too */
+            x.v = (long)v, x.i = idx;
             memcpy(p, &x, sizeof x);
         } else if (t->dt == MPI_2INT) {
             struct {
                 int v;
                 int i;
-            } x = {(int)v, idx};
+            } x;
+            memset(&x, 0, sizeof x); /* the padding too */
+            x.v = (int)v, x.i = idx;
             memcpy(p, &x, sizeof x);
         } else if (t->dt == MPI_SHORT_INT) {
             struct {
                 short v;
                 int i;
-            } x = {(short)v, idx};
+            } x;
+            memset(&x, 0, sizeof x); /* the padding too */
+            x.v = (short)v, x.i = idx;
             memcpy(p, &x, sizeof x);
         } else {
             struct {
