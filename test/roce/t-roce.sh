@@ -4,7 +4,7 @@
 #   on the host: without an RDMA device the roce wire fails with ENODEV and
 #     a message that names TIDE_WIRE=eth/udp;
 #   guest 1 (rxe0 on a dummy netdev): conformance client/server over three
-#     endpoints, roce_check (MTU clamp, unknown source, fd wake-up, send
+#     endpoints and four endpoints in one process, roce_check (MTU clamp, unknown source, fd wake-up, send
 #     queue reuse), errors for a missing device and a bad GID index, and,
 #     when mpirun is installed, test/mpi/p2p (ssend order pingpong) over
 #     TIDE_WIRE=roce with 2 ranks;
@@ -58,6 +58,7 @@ C=$C
 spid=\$!
 \$C -w roce -a \$PWD/addr client
 wait \$spid
+\$C -w roce -n 4 local
 $R
 rc=0; TIDE_ROCE_DEV=nosuch0 \$C -w roce open 2>err || rc=\$?
 [ \$rc = 19 ] && grep -q nosuch0 err || { echo "missing device: exit \$rc"; cat err; exit 1; }
@@ -69,6 +70,7 @@ EOF
 start=$(date +%s)
 guest -o "$T/one" -t "$SECS" one "sh $T/one.sh" || fail "roce in one guest"
 grep -q '^ok 5 - each endpoint' "$T/one/out-a" || fail "demux test did not run"
+grep -q '^ok 1 - endpoints on one device' "$T/one/out-a" || fail "local endpoints test did not run"
 grep -q '^ok 4 - 5120 gathered' "$T/one/out-a" || fail "roce_check did not run"
 if [ -n "$mpi" ]; then
     grep -q '^p2p pingpong  ok' "$T/one/out-a" || fail "MPI p2p over roce did not run"
