@@ -7,7 +7,9 @@
 #include "config.h"
 #include "rte/rte.h"
 #include "util/log.h"
+#include "util/clock.h"
 #include "util/crc32c.h"
+#include "util/param.h"
 
 #include <errno.h>
 #include <pmix.h>
@@ -15,8 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 #include <sched.h>
 #include <unistd.h>
+
+TIDE_PARAM_DEFINE(rte_get_timeout, TIDE_PARAM_TIME, "RTE_GET_TIMEOUT", "60s",
+                  "How long a rank waits for a peer to publish its address through PMIx before "
+                  "reporting it unreachable");
 
 tide_rte_t tide_rte;
 static pmix_proc_t tide_rte_me;
@@ -176,9 +183,26 @@ int tide_rte_get(int rank, const char *key, void *data, size_t *len)
     pmix_proc_t p;
     PMIX_LOAD_PROCID(&p, tide_rte_me.nspace, (pmix_rank_t)rank);
     pmix_value_t *val = NULL;
-    pmix_status_t st = PMIx_Get(&p, key, NULL, 0, &val);
+    /* A peer still starting (a loaded machine, a slow node) has not
+     * published yet: ask again until the deadline, never forever. */
+    uint64_t limit = (uint64_t)tide_param_int(&tide_param_rte_get_timeout);
+    uint64_t deadline = tide_time_ns() + limit;
+    pmix_status_t st;
+    for (;;) {
+        pmix_info_t info;
+        int secs = (int)(limit / 1000000000u) + 1;
+        PMIX_INFO_LOAD(&info, PMIX_TIMEOUT, &secs, PMIX_INT);
+        st = PMIx_Get(&p, key, &info, 1, &val);
+        PMIX_INFO_DESTRUCT(&info);
+        if (st == PMIX_SUCCESS || (st != PMIX_ERR_TIMEOUT && st != PMIX_ERR_NOT_FOUND) ||
+            tide_time_ns() > deadline)
+            break;
+        struct timespec ts = {0, 20000000};
+        nanosleep(&ts, NULL);
+    }
     if (st != PMIX_SUCCESS) {
-        tide_error("PMIx_Get(rank %d, %s) failed: %s", rank, key, PMIx_Error_string(st));
+        tide_error("PMIx_Get(rank %d, %s) failed: %s (waited up to TIDE_RTE_GET_TIMEOUT)", rank,
+                   key, PMIx_Error_string(st));
         return tide_rte_pmix_errno(st);
     }
     int rc = 0;
