@@ -9,6 +9,7 @@
 #include "config.h"
 #include "mpirun/mpirun.h"
 #include "util/log.h"
+#include "util/param.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +39,7 @@ static void usage(FILE *f)
             "  --oversubscribe        allow more ranks than cores (then ranks are not bound)\n"
             "  -h, --help             this help\n"
             "  -V, --version          version\n"
+            "  --tunables             list mpirun's own TIDE_* tunables (tide_info lists all)\n"
             "See mpirun(1) for exit codes and environment.\n",
             PACKAGE_VERSION);
 }
@@ -148,6 +150,13 @@ static int opt_one(opt_cursor_t *c, tide_mpirun_opts_t *o)
         return o->oversubscribe = 1;
     if (opt_is(c, "h") || opt_is(c, "help"))
         return usage(stdout), 2;
+    if (opt_is(c, "tunables") || opt_is(c, "tunables-brief")) {
+        /* mpirun's own TIDE_* tunables (tide_info lists them with libmpi's). */
+        int verbose = opt_is(c, "tunables");
+        for (int i = 0; i < tide_param_count(); i++)
+            tide_param_print(tide_param_at(i), verbose, stdout);
+        return 2;
+    }
     if (opt_is(c, "V") || opt_is(c, "version")) {
         printf("mpirun (Tide) %s\nPMIx %s\n", PACKAGE_VERSION, PMIx_Get_version());
         return 2;

@@ -20,7 +20,7 @@ packages=(
     iproute2 libcap2-bin procps psmisc
     # soft-RoCE tests (test/roce): a stock Debian kernel with rdma_rxe booted
     # under QEMU, the rxe verbs provider, busybox for the guest's initramfs
-    qemu-system-x86 linux-image-amd64 busybox-static ibverbs-providers
+    qemu-system-x86 linux-image-amd64 busybox-static cpio ibverbs-providers
 )
 
 missing=()

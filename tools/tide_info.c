@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void tide_info_usage(FILE *f)
 {
@@ -43,16 +44,18 @@ static tide_param_t **tide_info_sorted(int *n_out)
 
 static void tide_info_print_param(const tide_param_t *p, int verbose)
 {
-    char env[160];
-    snprintf(env, sizeof(env), "TIDE_%s", p->name);
-    const char *cur = getenv(env);
-    if (!verbose) {
-        printf("%s %s %s\n", env, tide_param_type_name(p->type), p->defval);
-        return;
-    }
-    printf("  %-28s %-9s default %-10s%s%s%s\n      %s\n", env, tide_param_type_name(p->type),
-           p->defval[0] ? p->defval : "\"\"", cur ? " (set: " : "", cur ? cur : "", cur ? ")" : "",
-           p->desc);
+    tide_param_print(p, verbose, stdout);
+}
+
+/* mpirun's own tunables live in the mpirun program, not in libmpi: ask it. */
+static void tide_info_mpirun_tunables(int verbose)
+{
+    char cmd[4200];
+    snprintf(cmd, sizeof(cmd), "'%s/mpirun' --tunables%s 2>/dev/null", TIDE_BINDIR,
+             verbose ? "" : "-brief");
+    fflush(stdout);
+    if (system(cmd) != 0 && verbose)
+        printf("  (mpirun's own tunables: run %s/mpirun --tunables)\n", TIDE_BINDIR);
 }
 
 int main(int argc, char **argv)
@@ -70,6 +73,7 @@ int main(int argc, char **argv)
     if (argc == 2 && !strcmp(argv[1], "--params")) {
         for (int i = 0; i < n; i++)
             tide_info_print_param(v[i], 0);
+        tide_info_mpirun_tunables(0);
         free(v);
         return 0;
     }
@@ -103,6 +107,8 @@ int main(int argc, char **argv)
     printf("Tunables (environment variables, %d):\n", n);
     for (int i = 0; i < n; i++)
         tide_info_print_param(v[i], 1);
+    printf("Tunables of mpirun:\n");
+    tide_info_mpirun_tunables(1);
     free(v);
     return 0;
 }

@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -178,4 +179,18 @@ const char *tide_param_type_name(tide_param_type_t t)
     case TIDE_PARAM_DOUBLE: return "number";
     }
     return "?";
+}
+
+void tide_param_print(const tide_param_t *p, int verbose, FILE *f)
+{
+    char env[160];
+    snprintf(env, sizeof(env), "TIDE_%s", p->name);
+    const char *cur = getenv(env);
+    if (!verbose) {
+        fprintf(f, "%s %s %s\n", env, tide_param_type_name(p->type), p->defval);
+        return;
+    }
+    fprintf(f, "  %-28s %-9s default %-10s%s%s%s\n      %s\n", env, tide_param_type_name(p->type),
+            p->defval[0] ? p->defval : "\"\"", cur ? " (set: " : "", cur ? cur : "", cur ? ")" : "",
+            p->desc);
 }

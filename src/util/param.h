@@ -8,6 +8,7 @@
 #define TIDE_UTIL_PARAM_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 /* Symbols of libmpi beyond the MPI API that Tide's tools call. */
 #define TIDE_EXPORT __attribute__((visibility("default")))
@@ -56,6 +57,9 @@ typedef void (*tide_param_visit_fn)(const tide_param_t *p, void *arg);
 TIDE_EXPORT void tide_param_foreach(tide_param_visit_fn fn, void *arg);
 TIDE_EXPORT int tide_param_count(void);
 TIDE_EXPORT tide_param_t *tide_param_at(int index);
+/* One tunable on f: "TIDE_NAME type default" or, verbose, with its current
+ * value and description (tide_info, mpirun --tunables). */
+TIDE_EXPORT void tide_param_print(const tide_param_t *p, int verbose, FILE *f);
 TIDE_EXPORT const char *tide_param_type_name(tide_param_type_t t);
 
 #endif

@@ -43,3 +43,5 @@ echo "$info" | head -8
 echo "$info" | grep -q "wires: .*eth" || fail "tide_info does not list the wires"
 echo "$info" | grep -q "TIDE_LOG_LEVEL" || fail "tide_info does not list the tunables"
 "$TIDE_PREFIX/bin/tide_info" --param LOG_LEVEL | grep -q "Verbosity" || fail "tide_info --param"
+echo "$info" | grep -q "TIDE_MPIRUN_KILL_GRACE" || fail "tide_info does not list mpirun's tunables"
+echo "$info" | grep -q "TIDE_EAGER_LIMIT" || fail "tide_info does not list the p2p tunables"
