@@ -113,12 +113,12 @@ typedef struct MPI_Status {
 #define MPI_C_DOUBLE_COMPLEX      TIDE_DT_BASIC(16, 31)
 #define MPI_C_LONG_DOUBLE_COMPLEX TIDE_DT_BASIC(32, 32)
 /* pair types for MPI_MAXLOC/MPI_MINLOC: sizes as C lays out {value; int} */
-#define MPI_FLOAT_INT             TIDE_DT_BASIC(8, 33)
-#define MPI_DOUBLE_INT            TIDE_DT_BASIC(16, 34)
-#define MPI_LONG_INT              TIDE_DT_BASIC(16, 35)
-#define MPI_2INT                  TIDE_DT_BASIC(8, 36)
-#define MPI_SHORT_INT             TIDE_DT_BASIC(8, 37)
-#define MPI_LONG_DOUBLE_INT       TIDE_DT_BASIC(32, 38)
+#define MPI_FLOAT_INT       TIDE_DT_BASIC(8, 33)
+#define MPI_DOUBLE_INT      TIDE_DT_BASIC(16, 34)
+#define MPI_LONG_INT        TIDE_DT_BASIC(16, 35)
+#define MPI_2INT            TIDE_DT_BASIC(8, 36)
+#define MPI_SHORT_INT       TIDE_DT_BASIC(8, 37)
+#define MPI_LONG_DOUBLE_INT TIDE_DT_BASIC(32, 38)
 
 /* ---- constants -------------------------------------------------------- */
 #define MPI_ANY_SOURCE                 (-1)
@@ -314,8 +314,8 @@ int MPI_Type_get_true_extent_x(MPI_Datatype datatype, MPI_Count *true_lb, MPI_Co
 int MPI_Type_get_envelope(MPI_Datatype datatype, int *num_integers, int *num_addresses,
                           int *num_datatypes, int *combiner);
 int MPI_Type_get_contents(MPI_Datatype datatype, int max_integers, int max_addresses,
-                          int max_datatypes, int array_of_integers[],
-                          MPI_Aint array_of_addresses[], MPI_Datatype array_of_datatypes[]);
+                          int max_datatypes, int array_of_integers[], MPI_Aint array_of_addresses[],
+                          MPI_Datatype array_of_datatypes[]);
 int MPI_Type_set_name(MPI_Datatype datatype, const char *type_name);
 int MPI_Get_address(const void *location, MPI_Aint *address);
 MPI_Aint MPI_Aint_add(MPI_Aint base, MPI_Aint disp);
@@ -396,44 +396,61 @@ typedef struct tide_mpit_cvar *MPI_T_cvar_handle;
 typedef struct tide_mpit_session *MPI_T_pvar_session;
 typedef struct tide_mpit_pvar *MPI_T_pvar_handle;
 typedef struct tide_mpit_enum *MPI_T_enum;
-#define MPI_T_ENUM_NULL ((MPI_T_enum)0)
-#define MPI_T_CVAR_HANDLE_NULL ((MPI_T_cvar_handle)0)
+#define MPI_T_ENUM_NULL         ((MPI_T_enum)0)
+#define MPI_T_CVAR_HANDLE_NULL  ((MPI_T_cvar_handle)0)
 #define MPI_T_PVAR_SESSION_NULL ((MPI_T_pvar_session)0)
-#define MPI_T_PVAR_HANDLE_NULL ((MPI_T_pvar_handle)0)
-#define MPI_T_PVAR_ALL_HANDLES ((MPI_T_pvar_handle)-1)
+#define MPI_T_PVAR_HANDLE_NULL  ((MPI_T_pvar_handle)0)
+#define MPI_T_PVAR_ALL_HANDLES  ((MPI_T_pvar_handle)-1)
 enum {
-    MPI_T_VERBOSITY_USER_BASIC = 1, MPI_T_VERBOSITY_USER_DETAIL, MPI_T_VERBOSITY_USER_ALL,
-    MPI_T_VERBOSITY_TUNER_BASIC, MPI_T_VERBOSITY_TUNER_DETAIL, MPI_T_VERBOSITY_TUNER_ALL,
-    MPI_T_VERBOSITY_MPIDEV_BASIC, MPI_T_VERBOSITY_MPIDEV_DETAIL, MPI_T_VERBOSITY_MPIDEV_ALL
+    MPI_T_VERBOSITY_USER_BASIC = 1,
+    MPI_T_VERBOSITY_USER_DETAIL,
+    MPI_T_VERBOSITY_USER_ALL,
+    MPI_T_VERBOSITY_TUNER_BASIC,
+    MPI_T_VERBOSITY_TUNER_DETAIL,
+    MPI_T_VERBOSITY_TUNER_ALL,
+    MPI_T_VERBOSITY_MPIDEV_BASIC,
+    MPI_T_VERBOSITY_MPIDEV_DETAIL,
+    MPI_T_VERBOSITY_MPIDEV_ALL
 };
 enum { MPI_T_BIND_NO_OBJECT = 0, MPI_T_BIND_MPI_COMM, MPI_T_BIND_MPI_DATATYPE };
 enum {
-    MPI_T_SCOPE_CONSTANT = 0, MPI_T_SCOPE_READONLY, MPI_T_SCOPE_LOCAL, MPI_T_SCOPE_GROUP,
-    MPI_T_SCOPE_GROUP_EQ, MPI_T_SCOPE_ALL, MPI_T_SCOPE_ALL_EQ
+    MPI_T_SCOPE_CONSTANT = 0,
+    MPI_T_SCOPE_READONLY,
+    MPI_T_SCOPE_LOCAL,
+    MPI_T_SCOPE_GROUP,
+    MPI_T_SCOPE_GROUP_EQ,
+    MPI_T_SCOPE_ALL,
+    MPI_T_SCOPE_ALL_EQ
 };
 enum {
-    MPI_T_PVAR_CLASS_STATE = 0, MPI_T_PVAR_CLASS_LEVEL, MPI_T_PVAR_CLASS_SIZE,
-    MPI_T_PVAR_CLASS_PERCENTAGE, MPI_T_PVAR_CLASS_HIGHWATERMARK, MPI_T_PVAR_CLASS_LOWWATERMARK,
-    MPI_T_PVAR_CLASS_COUNTER, MPI_T_PVAR_CLASS_AGGREGATE, MPI_T_PVAR_CLASS_TIMER,
+    MPI_T_PVAR_CLASS_STATE = 0,
+    MPI_T_PVAR_CLASS_LEVEL,
+    MPI_T_PVAR_CLASS_SIZE,
+    MPI_T_PVAR_CLASS_PERCENTAGE,
+    MPI_T_PVAR_CLASS_HIGHWATERMARK,
+    MPI_T_PVAR_CLASS_LOWWATERMARK,
+    MPI_T_PVAR_CLASS_COUNTER,
+    MPI_T_PVAR_CLASS_AGGREGATE,
+    MPI_T_PVAR_CLASS_TIMER,
     MPI_T_PVAR_CLASS_GENERIC
 };
 /* MPI_T error codes (returned only by MPI_T functions). */
-#define MPI_T_ERR_MEMORY 64
-#define MPI_T_ERR_NOT_INITIALIZED 65
-#define MPI_T_ERR_CANNOT_INIT 66
-#define MPI_T_ERR_INVALID_INDEX 67
-#define MPI_T_ERR_INVALID_ITEM 68
-#define MPI_T_ERR_INVALID_HANDLE 69
-#define MPI_T_ERR_OUT_OF_HANDLES 70
-#define MPI_T_ERR_OUT_OF_SESSIONS 71
-#define MPI_T_ERR_INVALID_SESSION 72
-#define MPI_T_ERR_CVAR_SET_NOT_NOW 73
-#define MPI_T_ERR_CVAR_SET_NEVER 74
+#define MPI_T_ERR_MEMORY            64
+#define MPI_T_ERR_NOT_INITIALIZED   65
+#define MPI_T_ERR_CANNOT_INIT       66
+#define MPI_T_ERR_INVALID_INDEX     67
+#define MPI_T_ERR_INVALID_ITEM      68
+#define MPI_T_ERR_INVALID_HANDLE    69
+#define MPI_T_ERR_OUT_OF_HANDLES    70
+#define MPI_T_ERR_OUT_OF_SESSIONS   71
+#define MPI_T_ERR_INVALID_SESSION   72
+#define MPI_T_ERR_CVAR_SET_NOT_NOW  73
+#define MPI_T_ERR_CVAR_SET_NEVER    74
 #define MPI_T_ERR_PVAR_NO_STARTSTOP 75
-#define MPI_T_ERR_PVAR_NO_WRITE 76
-#define MPI_T_ERR_PVAR_NO_ATOMIC 77
-#define MPI_T_ERR_INVALID_NAME 78
-#define MPI_T_ERR_INVALID 79
+#define MPI_T_ERR_PVAR_NO_WRITE     76
+#define MPI_T_ERR_PVAR_NO_ATOMIC    77
+#define MPI_T_ERR_INVALID_NAME      78
+#define MPI_T_ERR_INVALID           79
 
 int MPI_T_init_thread(int required, int *provided);
 int MPI_T_finalize(void);
@@ -448,9 +465,9 @@ int MPI_T_cvar_handle_free(MPI_T_cvar_handle *handle);
 int MPI_T_cvar_read(MPI_T_cvar_handle handle, void *buf);
 int MPI_T_cvar_write(MPI_T_cvar_handle handle, const void *buf);
 int MPI_T_pvar_get_num(int *num_pvar);
-int MPI_T_pvar_get_info(int pvar_index, char *name, int *name_len, int *verbosity,
-                        int *var_class, MPI_Datatype *datatype, MPI_T_enum *enumtype, char *desc,
-                        int *desc_len, int *bind, int *readonly, int *continuous, int *atomic);
+int MPI_T_pvar_get_info(int pvar_index, char *name, int *name_len, int *verbosity, int *var_class,
+                        MPI_Datatype *datatype, MPI_T_enum *enumtype, char *desc, int *desc_len,
+                        int *bind, int *readonly, int *continuous, int *atomic);
 int MPI_T_pvar_get_index(const char *name, int var_class, int *pvar_index);
 int MPI_T_pvar_session_create(MPI_T_pvar_session *session);
 int MPI_T_pvar_session_free(MPI_T_pvar_session *session);
@@ -474,13 +491,11 @@ int MPI_T_enum_get_item(MPI_T_enum enumtype, int index, int *value, char *name, 
 
 /* ---- communicators, groups, attributes, info (src/mpi/comm*.c, group.c) -- */
 typedef int MPI_Comm_copy_attr_function(MPI_Comm oldcomm, int comm_keyval, void *extra_state,
-                                        void *attribute_val_in, void *attribute_val_out,
-                                        int *flag);
+                                        void *attribute_val_in, void *attribute_val_out, int *flag);
 typedef int MPI_Comm_delete_attr_function(MPI_Comm comm, int comm_keyval, void *attribute_val,
                                           void *extra_state);
 typedef int MPI_Type_copy_attr_function(MPI_Datatype oldtype, int type_keyval, void *extra_state,
-                                        void *attribute_val_in, void *attribute_val_out,
-                                        int *flag);
+                                        void *attribute_val_in, void *attribute_val_out, int *flag);
 typedef int MPI_Type_delete_attr_function(MPI_Datatype datatype, int type_keyval,
                                           void *attribute_val, void *extra_state);
 typedef MPI_Comm_copy_attr_function MPI_Copy_function;
@@ -718,23 +733,23 @@ int PMPI_T_init_thread(int required, int *provided);
 int PMPI_T_finalize(void);
 int PMPI_T_cvar_get_num(int *num_cvar);
 int PMPI_T_cvar_get_info(int cvar_index, char *name, int *name_len, int *verbosity,
-                        MPI_Datatype *datatype, MPI_T_enum *enumtype, char *desc, int *desc_len,
-                        int *bind, int *scope);
+                         MPI_Datatype *datatype, MPI_T_enum *enumtype, char *desc, int *desc_len,
+                         int *bind, int *scope);
 int PMPI_T_cvar_get_index(const char *name, int *cvar_index);
 int PMPI_T_cvar_handle_alloc(int cvar_index, void *obj_handle, MPI_T_cvar_handle *handle,
-                            int *count);
+                             int *count);
 int PMPI_T_cvar_handle_free(MPI_T_cvar_handle *handle);
 int PMPI_T_cvar_read(MPI_T_cvar_handle handle, void *buf);
 int PMPI_T_cvar_write(MPI_T_cvar_handle handle, const void *buf);
 int PMPI_T_pvar_get_num(int *num_pvar);
-int PMPI_T_pvar_get_info(int pvar_index, char *name, int *name_len, int *verbosity,
-                        int *var_class, MPI_Datatype *datatype, MPI_T_enum *enumtype, char *desc,
-                        int *desc_len, int *bind, int *readonly, int *continuous, int *atomic);
+int PMPI_T_pvar_get_info(int pvar_index, char *name, int *name_len, int *verbosity, int *var_class,
+                         MPI_Datatype *datatype, MPI_T_enum *enumtype, char *desc, int *desc_len,
+                         int *bind, int *readonly, int *continuous, int *atomic);
 int PMPI_T_pvar_get_index(const char *name, int var_class, int *pvar_index);
 int PMPI_T_pvar_session_create(MPI_T_pvar_session *session);
 int PMPI_T_pvar_session_free(MPI_T_pvar_session *session);
 int PMPI_T_pvar_handle_alloc(MPI_T_pvar_session session, int pvar_index, void *obj_handle,
-                            MPI_T_pvar_handle *handle, int *count);
+                             MPI_T_pvar_handle *handle, int *count);
 int PMPI_T_pvar_handle_free(MPI_T_pvar_session session, MPI_T_pvar_handle *handle);
 int PMPI_T_pvar_start(MPI_T_pvar_session session, MPI_T_pvar_handle handle);
 int PMPI_T_pvar_stop(MPI_T_pvar_session session, MPI_T_pvar_handle handle);
@@ -742,7 +757,7 @@ int PMPI_T_pvar_read(MPI_T_pvar_session session, MPI_T_pvar_handle handle, void 
 int PMPI_T_pvar_reset(MPI_T_pvar_session session, MPI_T_pvar_handle handle);
 int PMPI_T_category_get_num(int *num_cat);
 int PMPI_T_category_get_info(int cat_index, char *name, int *name_len, char *desc, int *desc_len,
-                            int *num_cvars, int *num_pvars, int *num_categories);
+                             int *num_cvars, int *num_pvars, int *num_categories);
 int PMPI_T_category_get_cvars(int cat_index, int len, int indices[]);
 int PMPI_T_category_get_pvars(int cat_index, int len, int indices[]);
 int PMPI_T_category_get_categories(int cat_index, int len, int indices[]);

@@ -461,8 +461,8 @@ int PMPI_Status_set_elements_x(MPI_Status *status, MPI_Datatype datatype, MPI_Co
     TIDE_MPI_CHECK_INIT(fn);
     TIDE_MPI_CHECK_PTR(fn, MPI_COMM_NULL, status, "status");
     if (count < 0)
-        return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_COUNT,
-                              "argument count (%lld) is negative", (long long)count);
+        return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_COUNT, "argument count (%lld) is negative",
+                              (long long)count);
     MPI_Count bytes;
     if (tide_status_elem_bytes(datatype, count, &bytes))
         return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_TYPE,

@@ -66,13 +66,13 @@ typedef struct tide_comm {
     char name[MPI_MAX_OBJECT_NAME];
     /* owned by comm.c */
     int is_inter;
-    int local_size;           /* == size on an intracommunicator */
-    const int *local_procs;   /* local group rank -> world rank; NULL: as procs */
-    struct tide_comm *local;  /* intercommunicator: internal intracommunicator of the local group */
-    int *owned;               /* the arrays procs/local_procs point into (freed with us) */
-    struct tide_attr *attrs;  /* cached attributes, in the order they were set */
-    MPI_Info info;            /* hints given by MPI_Comm_set_info (MPI_INFO_NULL: none) */
-    int named;                /* name set by the user (or predefined) */
+    int local_size;          /* == size on an intracommunicator */
+    const int *local_procs;  /* local group rank -> world rank; NULL: as procs */
+    struct tide_comm *local; /* intercommunicator: internal intracommunicator of the local group */
+    int *owned;              /* the arrays procs/local_procs point into (freed with us) */
+    struct tide_attr *attrs; /* cached attributes, in the order they were set */
+    MPI_Info info;           /* hints given by MPI_Comm_set_info (MPI_INFO_NULL: none) */
+    int named;               /* name set by the user (or predefined) */
 } tide_comm_t;
 
 /* NULL if the handle names no live communicator. */

@@ -44,11 +44,10 @@ static void stat_print_conns(const tide_stat_shm_t *h)
     for (uint32_t i = 0; i < n && i < TIDE_STAT_CONNS; i++) {
         const tide_stream_info_t *in = &c[i].info;
         printf("  %-11s %5u %5u %8u %8u %8u %9u %9u %9u %9u %8u %12llu %12llu %7llu %5llu %s\n",
-               tide_stream_state_name(in->state), in->lport, in->rport, in->srtt_us,
-               in->rttvar_us, in->rto_us, in->cwnd, in->ssthresh, in->snd_wnd, in->rcv_wnd,
-               in->flight, (unsigned long long)in->bytes_acked,
-               (unsigned long long)in->bytes_received, (unsigned long long)in->retrans_segs,
-               (unsigned long long)in->rto_fires, c[i].cc);
+               tide_stream_state_name(in->state), in->lport, in->rport, in->srtt_us, in->rttvar_us,
+               in->rto_us, in->cwnd, in->ssthresh, in->snd_wnd, in->rcv_wnd, in->flight,
+               (unsigned long long)in->bytes_acked, (unsigned long long)in->bytes_received,
+               (unsigned long long)in->retrans_segs, (unsigned long long)in->rto_fires, c[i].cc);
     }
 }
 
