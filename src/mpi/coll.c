@@ -135,6 +135,40 @@ int PMPI_Gather(const void *sendbuf, int sendcount, MPI_Datatype sendtype, void 
 }
 TIDE_MPI_WEAK(MPI_Gather);
 
+/* The root's side of Gatherv/Scatterv: check the datatype, counts,
+ * displacements and buffer, and turn them into byte sizes and offsets
+ * (*out: 2 * size entries, sizes then offsets; the caller frees it).
+ * own_what names the root's own contribution ("send"/"receive"), whose
+ * own_bytes must equal counts[root]; NULL with MPI_IN_PLACE. */
+static int tide_coll_root_vector(const char *fn, MPI_Comm comm, tide_comm_t *c, int root,
+                                 const int counts[], const int displs[], MPI_Datatype dt,
+                                 const void *buf, const char *counts_name, const char *dt_name,
+                                 const char *buf_name, const char *own_what, size_t own_bytes,
+                                 size_t **out)
+{
+    size_t esz = 0, *v = NULL;
+    int rc = tide_coll_bytes(fn, comm, 0, dt, counts_name, dt_name, &esz);
+    esz = (size_t)tide_dt_size(dt);
+    if (!rc && !displs)
+        rc = tide_mpi_error(comm, fn, MPI_ERR_ARG, "argument displs is a NULL pointer");
+    if (!rc && !(v = malloc(2 * (size_t)c->size * sizeof(*v))))
+        rc = tide_coll_fail(fn, comm, -ENOMEM);
+    if (!rc)
+        rc = tide_coll_vec(fn, comm, c->size, counts, displs, esz, counts_name, v, v + c->size);
+    for (int i = 0; !rc && i < c->size; i++)
+        rc = tide_coll_check_buf(fn, comm, buf, v[i], buf_name);
+    if (!rc && own_what && own_bytes != v[root])
+        rc = tide_mpi_error(comm, fn, MPI_ERR_TRUNCATE,
+                            "the root's %s (%zu bytes) and %s[root] (%zu bytes) differ", own_what,
+                            own_bytes, counts_name, v[root]);
+    if (rc) {
+        free(v);
+        return rc;
+    }
+    *out = v;
+    return MPI_SUCCESS;
+}
+
 int PMPI_Gatherv(const void *sendbuf, int sendcount, MPI_Datatype sendtype, void *recvbuf,
                  const int recvcounts[], const int displs[], MPI_Datatype recvtype, int root,
                  MPI_Comm comm)
@@ -142,7 +176,7 @@ int PMPI_Gatherv(const void *sendbuf, int sendcount, MPI_Datatype sendtype, void
     static const char fn[] = "MPI_Gatherv";
     tide_comm_t *c;
     tide_coll_comm_t g;
-    size_t sb = 0, rsz = 0, *v = NULL;
+    size_t sb = 0, *v = NULL;
     TIDE_COLL_GET(fn, comm, c, g);
     int rc = tide_coll_check_root(fn, comm, c, root);
     int isroot = c->rank == root, inplace = isroot && sendbuf == MPI_IN_PLACE;
@@ -150,24 +184,10 @@ int PMPI_Gatherv(const void *sendbuf, int sendcount, MPI_Datatype sendtype, void
         rc = tide_coll_bytes(fn, comm, sendcount, sendtype, "sendcount", "sendtype", &sb);
     if (!rc && !inplace)
         rc = tide_coll_check_buf(fn, comm, sendbuf, sb, "sendbuf");
-    if (!rc && isroot) {
-        rc = tide_coll_bytes(fn, comm, 0, recvtype, "recvcounts", "recvtype", &rsz);
-        rsz = (size_t)tide_dt_size(recvtype);
-        if (!rc && !displs)
-            rc = tide_mpi_error(comm, fn, MPI_ERR_ARG, "argument displs is a NULL pointer");
-        if (!rc && !(v = malloc(2 * (size_t)c->size * sizeof(*v))))
-            rc = tide_coll_fail(fn, comm, -ENOMEM);
-        if (!rc)
-            rc = tide_coll_vec(fn, comm, c->size, recvcounts, displs, rsz, "recvcounts", v,
-                               v + c->size);
-        for (int i = 0; !rc && i < c->size; i++)
-            rc = tide_coll_check_buf(fn, comm, recvbuf, v[i], "recvbuf");
-        if (!rc && !inplace && sb != v[root])
-            rc = tide_mpi_error(comm, fn, MPI_ERR_TRUNCATE,
-                                "the root's send (%zu bytes) and recvcounts[root] (%zu bytes) "
-                                "differ",
-                                sb, v[root]);
-    }
+    if (!rc && isroot)
+        rc = tide_coll_root_vector(fn, comm, c, root, recvcounts, displs, recvtype, recvbuf,
+                                   "recvcounts", "recvtype", "recvbuf", inplace ? NULL : "send", sb,
+                                   &v);
     if (!rc)
         rc = tide_coll_fail(fn, comm,
                             tide_coll_gatherv(&g, inplace ? NULL : sendbuf, sb, recvbuf, v,
@@ -214,7 +234,7 @@ int PMPI_Scatterv(const void *sendbuf, const int sendcounts[], const int displs[
     static const char fn[] = "MPI_Scatterv";
     tide_comm_t *c;
     tide_coll_comm_t g;
-    size_t rb = 0, ssz = 0, *v = NULL;
+    size_t rb = 0, *v = NULL;
     TIDE_COLL_GET(fn, comm, c, g);
     int rc = tide_coll_check_root(fn, comm, c, root);
     int isroot = c->rank == root, inplace = isroot && recvbuf == MPI_IN_PLACE;
@@ -222,24 +242,10 @@ int PMPI_Scatterv(const void *sendbuf, const int sendcounts[], const int displs[
         rc = tide_coll_bytes(fn, comm, recvcount, recvtype, "recvcount", "recvtype", &rb);
     if (!rc && !inplace)
         rc = tide_coll_check_buf(fn, comm, recvbuf, rb, "recvbuf");
-    if (!rc && isroot) {
-        rc = tide_coll_bytes(fn, comm, 0, sendtype, "sendcounts", "sendtype", &ssz);
-        ssz = (size_t)tide_dt_size(sendtype);
-        if (!rc && !displs)
-            rc = tide_mpi_error(comm, fn, MPI_ERR_ARG, "argument displs is a NULL pointer");
-        if (!rc && !(v = malloc(2 * (size_t)c->size * sizeof(*v))))
-            rc = tide_coll_fail(fn, comm, -ENOMEM);
-        if (!rc)
-            rc = tide_coll_vec(fn, comm, c->size, sendcounts, displs, ssz, "sendcounts", v,
-                               v + c->size);
-        for (int i = 0; !rc && i < c->size; i++)
-            rc = tide_coll_check_buf(fn, comm, sendbuf, v[i], "sendbuf");
-        if (!rc && !inplace && rb != v[root])
-            rc = tide_mpi_error(comm, fn, MPI_ERR_TRUNCATE,
-                                "the root's receive (%zu bytes) and sendcounts[root] (%zu bytes) "
-                                "differ",
-                                rb, v[root]);
-    }
+    if (!rc && isroot)
+        rc = tide_coll_root_vector(fn, comm, c, root, sendcounts, displs, sendtype, sendbuf,
+                                   "sendcounts", "sendtype", "sendbuf", inplace ? NULL : "receive",
+                                   rb, &v);
     if (!rc)
         rc = tide_coll_fail(fn, comm,
                             tide_coll_scatterv(&g, sendbuf, v, v ? v + c->size : NULL,
