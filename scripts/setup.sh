@@ -21,6 +21,12 @@ packages=(
     # soft-RoCE tests (test/roce): a stock Debian kernel with rdma_rxe booted
     # under QEMU, the rxe verbs provider, busybox for the guest's initramfs
     qemu-system-x86 linux-image-amd64 busybox-static cpio ibverbs-providers
+    # Slurm tests (test/slurm): a local slurmctld/slurmd with munge, srun's
+    # PMIx plugin (slurm-wlm-basic-plugins)
+    slurmctld slurmd slurm-client slurm-wlm-basic-plugins munge
+    # hardening (issue 9): libFuzzer targets and sanitizers (clang), the
+    # authenticated frame mode (libsodium), memcheck runs (valgrind)
+    clang libsodium-dev valgrind
 )
 
 missing=()
