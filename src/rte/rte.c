@@ -8,7 +8,6 @@
 #include "rte/rte.h"
 #include "util/log.h"
 #include "util/clock.h"
-#include "util/crc32c.h"
 #include "util/param.h"
 
 #include <errno.h>
@@ -28,6 +27,7 @@ TIDE_PARAM_DEFINE(rte_get_timeout, TIDE_PARAM_TIME, "RTE_GET_TIMEOUT", "60s",
 tide_rte_t tide_rte;
 static pmix_proc_t tide_rte_me;
 static int tide_rte_have_pmix;
+static void (*tide_rte_failed_cb)(int rank); /* tide_rte_on_proc_failed */
 
 static int tide_rte_pmix_errno(pmix_status_t st)
 {
@@ -78,24 +78,59 @@ static void tide_rte_init_singleton(void)
     tide_rte.jobkey = key;
 }
 
-/* The job key: Tide's own key from mpirun, else derived from the namespace
- * name so every rank of a job computes the same value on its own. */
-static void tide_rte_load_jobkey(void)
+/* A random 64-bit key, never 0. */
+static uint64_t tide_rte_random_key(void)
+{
+    uint64_t key = 0;
+    if (getrandom(&key, sizeof(key), 0) != sizeof(key))
+        key = ((uint64_t)getpid() << 32) ^ tide_time_ns();
+    return key ? key : 1;
+}
+
+/* Without a key from the launcher (srun, another PMIx server): rank 0 draws
+ * a random one and publishes it; the others fetch it from rank 0 (direct
+ * modex, retried until TIDE_RTE_GET_TIMEOUT).  The key never derives from
+ * anything an outsider could compute, such as the namespace name. */
+static int tide_rte_share_jobkey(void)
+{
+    if (tide_rte.rank == 0) {
+        tide_rte.jobkey = tide_rte_random_key();
+        int rc = tide_rte_put(TIDE_RTE_KEY_JOBKEY_R0, &tide_rte.jobkey, sizeof(tide_rte.jobkey));
+        return rc ? rc : tide_rte_commit();
+    }
+    uint64_t key = 0;
+    size_t len = sizeof(key);
+    int rc = tide_rte_get(0, TIDE_RTE_KEY_JOBKEY_R0, &key, &len);
+    if (rc == 0 && len != sizeof(key))
+        rc = -EPROTO;
+    if (rc) {
+        tide_error("MPI_Init: cannot get the job key from rank 0 through PMIx (%s)", strerror(-rc));
+        return rc;
+    }
+    tide_rte.jobkey = key;
+    return 0;
+}
+
+/* The job key: Tide's own key from mpirun, else a random one shared by
+ * rank 0 through PMIx. */
+static int tide_rte_load_jobkey(void)
 {
     pmix_proc_t p;
     PMIX_LOAD_PROCID(&p, tide_rte_me.nspace, PMIX_RANK_WILDCARD);
     pmix_value_t *val = NULL;
-    if (PMIx_Get(&p, TIDE_RTE_KEY_JOBKEY, NULL, 0, &val) == PMIX_SUCCESS &&
-        val->type == PMIX_UINT64) {
+    pmix_info_t info;
+    bool immediate = true;
+    PMIX_INFO_LOAD(&info, PMIX_IMMEDIATE, &immediate, PMIX_BOOL);
+    pmix_status_t st = PMIx_Get(&p, TIDE_RTE_KEY_JOBKEY, &info, 1, &val);
+    PMIX_INFO_DESTRUCT(&info);
+    if (st == PMIX_SUCCESS && val->type == PMIX_UINT64) {
         tide_rte.jobkey = val->data.uint64;
         PMIX_VALUE_RELEASE(val);
-        return;
+        return 0;
     }
     if (val)
         PMIX_VALUE_RELEASE(val);
-    size_t n = strlen(tide_rte.nspace);
-    tide_rte.jobkey = ((uint64_t)tide_crc32c(0, tide_rte.nspace, n) << 32) |
-                      tide_crc32c(0x5a5a5a5a, tide_rte.nspace, n);
+    return tide_rte_share_jobkey();
 }
 
 int tide_rte_init(void)
@@ -137,13 +172,19 @@ int tide_rte_init(void)
         tide_rte.appnum = 0;
     if (tide_rte_get_u32(PMIX_UNIV_SIZE, PMIX_RANK_WILDCARD, &tide_rte.universe_size))
         tide_rte.universe_size = tide_rte.size;
-    tide_rte_load_jobkey();
     tide_log_set_identity(tide_rte.rank);
+    rc = tide_rte_load_jobkey();
+    if (rc) {
+        PMIx_Finalize(NULL, 0);
+        tide_rte_have_pmix = 0;
+        return rc;
+    }
     return 0;
 }
 
 int tide_rte_finalize(void)
 {
+    __atomic_store_n(&tide_rte_failed_cb, NULL, __ATOMIC_RELEASE);
     if (!tide_rte_have_pmix)
         return 0;
     tide_rte_have_pmix = 0;
@@ -259,6 +300,62 @@ int tide_rte_fence_poll(int (*poll)(void))
     if (done < 0) {
         tide_error("the runtime fence failed (a process of the job is gone?)");
         return -EIO;
+    }
+    return 0;
+}
+
+/* ---- process failures --------------------------------------------------- */
+
+/* The dead process of an event: PMIX_EVENT_AFFECTED_PROC when given, else
+ * the event's source; -1 when it is not a process of our job. */
+static int tide_rte_event_rank(const pmix_proc_t *source, const pmix_info_t *info, size_t ninfo)
+{
+    const pmix_proc_t *p = source;
+    for (size_t i = 0; i < ninfo; i++)
+        if (PMIX_CHECK_KEY(&info[i], PMIX_EVENT_AFFECTED_PROC) && info[i].value.type == PMIX_PROC &&
+            info[i].value.data.proc)
+            p = info[i].value.data.proc;
+    if (!p || !PMIX_CHECK_NSPACE(p->nspace, tide_rte_me.nspace) || p->rank >= PMIX_RANK_VALID ||
+        (int)p->rank >= tide_rte.size || (int)p->rank == tide_rte.rank)
+        return -1;
+    return (int)p->rank;
+}
+
+/* Runs in PMIx's thread: only hands the rank on (the callback must not
+ * block). */
+static void tide_rte_event(size_t id, pmix_status_t status, const pmix_proc_t *source,
+                           pmix_info_t info[], size_t ninfo, pmix_info_t *results, size_t nresults,
+                           pmix_event_notification_cbfunc_fn_t cbfunc, void *cbdata)
+{
+    (void)id;
+    (void)results;
+    (void)nresults;
+    int rank = tide_rte_event_rank(source, info, ninfo);
+    if (rank >= 0) {
+        tide_warn("the runtime reports process %d gone (%s)", rank, PMIx_Error_string(status));
+        void (*cb)(int) = __atomic_load_n(&tide_rte_failed_cb, __ATOMIC_ACQUIRE);
+        if (cb)
+            cb(rank);
+    }
+    if (cbfunc)
+        cbfunc(PMIX_EVENT_ACTION_COMPLETE, NULL, 0, NULL, NULL, cbdata);
+}
+
+int tide_rte_on_proc_failed(void (*cb)(int rank))
+{
+    __atomic_store_n(&tide_rte_failed_cb, cb, __ATOMIC_RELEASE);
+    if (!tide_rte_have_pmix || !cb)
+        return 0;
+    pmix_status_t codes[] = {PMIX_ERR_PROC_ABORTED, PMIX_ERR_PROC_ABORTED_BY_SIG,
+                             PMIX_ERR_PROC_TERM_WO_SYNC, PMIX_EVENT_PROC_TERMINATED,
+                             PMIX_ERR_PROC_KILLED_BY_CMD};
+    pmix_status_t st = PMIx_Register_event_handler(codes, sizeof(codes) / sizeof(codes[0]), NULL, 0,
+                                                   tide_rte_event, NULL, NULL);
+    if (st < 0) {
+        tide_warn("cannot register for process-failure events with PMIx (%s); failures are "
+                  "detected by the transport only",
+                  PMIx_Error_string(st));
+        return tide_rte_pmix_errno(st);
     }
     return 0;
 }

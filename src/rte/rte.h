@@ -6,8 +6,9 @@
  * Tide reads one job-level key of its own:
  *   TIDE_RTE_KEY_JOBKEY "tide.jobkey"  PMIX_UINT64, random per job; every
  *                                     frame carries it.
- * A server that does not provide it (e.g. Slurm) gets a key derived from the
- * namespace name, agreed by all ranks without communication.
+ * Under a server that does not provide it (e.g. Slurm's srun --mpi=pmix),
+ * rank 0 draws a random key and publishes it as TIDE_RTE_KEY_JOBKEY_R0
+ * (PMIx_Put + Commit); the other ranks fetch it from rank 0.
  * A process started without a PMIx server is a singleton: rank 0 of 1. */
 #ifndef TIDE_RTE_RTE_H
 #define TIDE_RTE_RTE_H
@@ -15,7 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TIDE_RTE_KEY_JOBKEY "tide.jobkey"
+#define TIDE_RTE_KEY_JOBKEY    "tide.jobkey"
+#define TIDE_RTE_KEY_JOBKEY_R0 "tide.jobkey.r0"
 
 typedef struct tide_rte {
     int rank, size;
@@ -45,6 +47,13 @@ int tide_rte_fence(int collect);
 /* A fence that keeps calling poll() while it waits, so this process keeps
  * serving its peers (acknowledgements, retransmissions) meanwhile. */
 int tide_rte_fence_poll(int (*poll)(void));
+/* Call cb(rank) when the runtime reports a process of the job gone
+ * (PMIx events PMIX_ERR_PROC_ABORTED and kin, e.g. from `mpirun
+ * --enable-recovery`; the dead process is PMIX_EVENT_AFFECTED_PROC or the
+ * event's source).  cb runs in PMIx's thread and must not block.  0, or
+ * -errno when the server refuses (logged; the transport's own timeout still
+ * detects failures). */
+int tide_rte_on_proc_failed(void (*cb)(int rank));
 /* End the whole job with this exit code; does not return. */
 void tide_rte_abort(int code, const char *msg) __attribute__((noreturn));
 
