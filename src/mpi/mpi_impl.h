@@ -73,6 +73,7 @@ typedef struct tide_comm {
     struct tide_attr *attrs; /* cached attributes, in the order they were set */
     MPI_Info info;           /* hints given by MPI_Comm_set_info (MPI_INFO_NULL: none) */
     int named;               /* name set by the user (or predefined) */
+    uint32_t nbc_seq;        /* nonblocking collectives started (their tags; coll.c) */
 } tide_comm_t;
 
 /* NULL if the handle names no live communicator. */
@@ -141,6 +142,8 @@ typedef enum {
     TIDE_MPI_REQ_SEND = 1,
     TIDE_MPI_REQ_RECV = 2,
     TIDE_MPI_REQ_DONE = 3, /* completed at creation (PROC_NULL, buffered) */
+    TIDE_MPI_REQ_COLL = 4, /* a nonblocking collective: `sched` (src/coll/sched.h) */
+    TIDE_MPI_REQ_GREQ = 5, /* a generalized request: `greq` (grequest.c) */
 } tide_mpi_req_kind_t;
 
 typedef enum {
@@ -165,6 +168,8 @@ typedef struct tide_mpi_req {
     int peer, tag;
     tide_mpi_send_mode_t mode;
     struct tide_mpi_req *next_orphan; /* freed while in flight */
+    struct tide_sched *sched;         /* TIDE_MPI_REQ_COLL */
+    struct tide_greq *greq;           /* TIDE_MPI_REQ_GREQ */
 } tide_mpi_req_t;
 
 tide_mpi_req_t *tide_mpi_req_new(tide_mpi_req_kind_t kind, MPI_Comm comm);
