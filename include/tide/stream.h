@@ -212,6 +212,10 @@ int tide_stream_shutdown(tide_stream_t *s, int how);
  * which case the stream is reset (RFC 2525 2.17).  The handle is invalid
  * afterwards; the stack finishes the teardown in the background. */
 int tide_stream_close(tide_stream_t *s);
+/* Abortive close (SO_LINGER 0): RST to the peer when connected, pending
+ * zero-copy sends and posted buffers complete with -ECONNABORTED, the
+ * handle is invalid afterwards.  For a peer known to be dead. */
+int tide_stream_abort(tide_stream_t *s);
 /* Like poll(2) over streams of one stack; timeout_ns < 0: forever, 0: check
  * once.  Returns the number of ready entries (0 on timeout) or -errno. */
 int tide_stream_poll(tide_stream_stack_t *st, tide_stream_pollfd_t *fds, int n, int64_t timeout_ns);

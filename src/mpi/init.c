@@ -49,6 +49,7 @@ static int tide_mpi_init_common(const char *fn, int required, int *provided)
         tide_rte_finalize();
         return MPI_ERR_OTHER;
     }
+    tide_rte_on_proc_failed(tide_p2p_proc_failed); /* PMIx failure events */
     /* Every layer below is thread-safe, so the level asked for is given. */
     tide_mpi.thread_level = required;
     tide_mpi.main_thread = pthread_self();

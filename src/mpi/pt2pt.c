@@ -116,6 +116,8 @@ int tide_mpi_start_recv(const char *fn, tide_comm_t *c, void *buf, int count, MP
         rc = tide_p2p_irecv_nc(buf, m.lay, (uint64_t)count, psrc, c->ctx, ptag, &r->p2p);
     else
         rc = tide_p2p_irecv((char *)buf + m.shift, m.bytes, psrc, c->ctx, ptag, &r->p2p);
+    if (!rc && psrc >= 0) /* fails with MPI_ERR_PROC_FAILED if that process dies */
+        tide_p2p_recv_set_proc(r->p2p, tide_comm_proc(c, src));
     return rc ? tide_p2p_err_class(fn, c->handle, rc, src) : MPI_SUCCESS;
 }
 

@@ -17,6 +17,13 @@
 #include <stdlib.h>
 
 static tide_hash_t tide_p2p_ctx_table;
+uint64_t tide_p2p_unexpected_bytes, tide_p2p_unexpected_msgs, tide_p2p_unexpected_peak;
+
+/* What an unexpected message costs: its record and the payload it owns. */
+static uint64_t tide_p2p_msg_cost(const tide_p2p_msg_t *m)
+{
+    return sizeof(*m) + (m->owns_data ? m->bytes : 0);
+}
 
 typedef struct tide_p2p_srcq {
     tide_list_t posted;     /* tide_p2p_req_t.link, posting order */
@@ -128,6 +135,10 @@ int tide_p2p_queue_unexpected(tide_p2p_queues_t *q, tide_p2p_msg_t *m)
         return -1;
     tide_list_push_back(&q->unexpected, &m->link);
     tide_list_push_back(&sq->unexpected, &m->slink);
+    tide_p2p_unexpected_bytes += tide_p2p_msg_cost(m);
+    tide_p2p_unexpected_msgs++;
+    if (tide_p2p_unexpected_bytes > tide_p2p_unexpected_peak)
+        tide_p2p_unexpected_peak = tide_p2p_unexpected_bytes;
     return 0;
 }
 
@@ -135,6 +146,36 @@ void tide_p2p_unexpected_del(tide_p2p_msg_t *m)
 {
     tide_list_del(&m->link);
     tide_list_del(&m->slink);
+    tide_p2p_unexpected_bytes -= tide_p2p_msg_cost(m);
+    tide_p2p_unexpected_msgs--;
+}
+
+/* Fail the posted receives of one source queue whose process is proc. */
+static void tide_p2p_fail_posted(tide_list_t *list, int proc, int err)
+{
+    tide_list_t *pos, *tmp;
+    tide_list_for_each_safe(pos, tmp, list)
+    {
+        tide_p2p_req_t *r = tide_container_of(pos, tide_p2p_req_t, link);
+        if (r->peer_proc != proc)
+            continue;
+        tide_list_del(&r->link);
+        r->status.error = err;
+        tide_p2p_req_complete(r);
+    }
+}
+
+void tide_p2p_match_fail_proc(int proc, int err)
+{
+    size_t it = 0;
+    void *v;
+    while (tide_hash_next(&tide_p2p_ctx_table, &it, NULL, &v)) {
+        tide_p2p_queues_t *q = v;
+        size_t it2 = 0;
+        void *sv;
+        while (tide_hash_next(&q->bysrc, &it2, NULL, &sv))
+            tide_p2p_fail_posted(&((tide_p2p_srcq_t *)sv)->posted, proc, err);
+    }
 }
 
 tide_p2p_msg_t *tide_p2p_match_unexpected(tide_p2p_queues_t *q, int src, int tag, int remove)

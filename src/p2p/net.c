@@ -39,6 +39,7 @@
  *
  * Everything here runs with tide_p2p_lock held. */
 #include "config.h"
+#include "p2p/frame.h"
 #include "p2p/p2p_impl.h"
 #include "tide/stream.h"
 #include "util/clock.h"
@@ -64,7 +65,18 @@ TIDE_PARAM_DEFINE(async_progress, TIDE_PARAM_BOOL, "ASYNC_PROGRESS", "1",
                   "rendezvous moving while the application computes outside MPI; it sleeps in "
                   "the kernel when there is nothing to do");
 
+TIDE_PARAM_DEFINE(p2p_peer_timeout, TIDE_PARAM_TIME, "P2P_PEER_TIMEOUT", "10s",
+                  "A peer whose streams stay silent this long (keepalive probes unanswered, "
+                  "data unacknowledged) is failed: calls to it return MPI_ERR_PROC_FAILED "
+                  "(0: never; needs the peer's progress thread or MPI calls to answer)");
+TIDE_PARAM_DEFINE(p2p_unexp_max, TIDE_PARAM_SIZE, "P2P_UNEXPECTED_MAX", "64m",
+                  "Memory for unexpected messages (payload plus bookkeeping) beyond which "
+                  "this rank stops reading its peers' streams until receives drain it: the "
+                  "stream windows close and the senders block (flow control)");
+
 #define TIDE_P2P_ADDR_KEY "tide.p2p.addr"
+/* How often progress looks at the state of every peer's streams. */
+#define TIDE_P2P_CHECK_NS 100000000ull
 
 /* Non-contiguous buffers: iovecs per tide_stream_sendv call; pieces
  * received directly into the user's blocks from this size up (smaller ones
@@ -72,31 +84,6 @@ TIDE_PARAM_DEFINE(async_progress, TIDE_PARAM_BOOL, "ASYNC_PROGRESS", "1",
 #define TIDE_P2P_IOV       64
 #define TIDE_P2P_NC_DIRECT 256
 #define TIDE_P2P_BOUNCE    16384
-
-enum {
-    TIDE_P2P_F_HELLO = 1, /* id: sender's process number */
-    TIDE_P2P_F_EAGER = 2, /* envelope, len; id: sender request for SYNC, else 0 */
-    TIDE_P2P_F_RTS = 3,   /* envelope, len: message length; id: sender request */
-    TIDE_P2P_F_CTS = 4,   /* id: sender request; id2: receiver request; len: bytes wanted */
-    TIDE_P2P_F_DATA = 5,  /* id2: receiver request; off; len: chunk length */
-    TIDE_P2P_F_ACK = 6,   /* id: sender request of a matched synchronous eager send */
-};
-#define TIDE_P2P_FLAG_SYNC 0x1
-#define TIDE_P2P_MAGIC     0x7d
-
-typedef struct tide_p2p_frame {
-    uint8_t magic;
-    uint8_t kind;
-    uint8_t flags;
-    uint8_t pad;
-    uint32_t ctx;
-    int32_t src; /* the sender's rank in the communicator */
-    int32_t tag;
-    uint64_t len;
-    uint64_t id;
-    uint64_t id2;
-} tide_p2p_frame_t;
-_Static_assert(sizeof(tide_p2p_frame_t) == 40, "frame header size");
 
 /* One item of a connection's output queue. */
 typedef struct tide_p2p_out {
@@ -132,6 +119,7 @@ typedef struct tide_p2p_peer {
     tide_stream_t *out; /* we send on this one (NULL until first use) */
     int out_ready;      /* established */
     int out_error;      /* -errno: the stream died */
+    int failed;         /* -errno: the process is gone (every call to it fails) */
     tide_list_t outq;   /* tide_p2p_out_t */
     tide_list_t active; /* in tide_p2p_net.busy while outq is not empty */
     /* input side */
@@ -164,6 +152,10 @@ typedef struct tide_p2p_net {
     tide_p2p_rte_ops_t rte;
     tide_p2p_out_t *out_free;
     uint64_t drops;               /* malformed frames (counted, stream closed) */
+    uint64_t next_check;          /* next look at the peers' stream states (ns) */
+    uint64_t unexp_max;           /* TIDE_P2P_UNEXPECTED_MAX */
+    uint64_t stalls;              /* times input stopped for the unexpected bound */
+    int nfailed;                  /* processes marked failed */
     char bounce[TIDE_P2P_BOUNCE]; /* small pieces of non-contiguous receives */
     pthread_t thread;
     int thread_running;
@@ -217,11 +209,31 @@ TIDE_PARAM_DEFINE(p2p_lowlat, TIDE_PARAM_BOOL, "P2P_LOWLAT", "1",
                   "Acknowledge every segment at once on MPI streams (no delayed ACKs): a "
                   "rendezvous send completes only when its data is acknowledged");
 
+/* Peer failure bound: keepalive probes start after the stream has heard
+ * nothing for timeout - KEEPCNT * interval, and the stream fails (ETIMEDOUT)
+ * when KEEPCNT probes at `interval` stay unanswered -- data outstanding or
+ * not, since the probe timer counts from the last segment received. */
+#define TIDE_P2P_KEEPCNT 4
+static void tide_p2p_keepalive(tide_stream_t *s)
+{
+    int64_t t = tide_param_int(&tide_param_p2p_peer_timeout);
+    if (t <= 0)
+        return;
+    int64_t intvl = t / (2 * TIDE_P2P_KEEPCNT);
+    if (intvl > 1000000000)
+        intvl = 1000000000;
+    tide_stream_setopt(s, TIDE_SO_KEEPIDLE, t - TIDE_P2P_KEEPCNT * intvl);
+    tide_stream_setopt(s, TIDE_SO_KEEPINTVL, intvl);
+    tide_stream_setopt(s, TIDE_SO_KEEPCNT, TIDE_P2P_KEEPCNT);
+    tide_stream_setopt(s, TIDE_SO_KEEPALIVE, 1);
+}
+
 static void tide_p2p_stream_opts(tide_stream_t *s)
 {
     tide_stream_setopt(s, TIDE_SO_NODELAY, 1);
     if (tide_param_int(&tide_param_p2p_lowlat))
         tide_stream_setopt(s, TIDE_SO_LOWLAT, 1);
+    tide_p2p_keepalive(s);
 }
 
 /* Open our stream to p: look its address up (direct modex), connect without
@@ -460,6 +472,133 @@ static void tide_p2p_peer_fail(tide_p2p_peer_t *p, int err)
     }
 }
 
+/* Processes reported gone from another thread (the runtime's event
+ * handler), applied by the next progress.  Kept for the life of the
+ * process: a late event must never touch freed memory. */
+static int *tide_p2p_dead_note;
+static int tide_p2p_dead_nprocs;
+static int tide_p2p_dead_any;
+
+/* Receives waiting for DATA from process proc fail with err. */
+static void tide_p2p_fail_rreqs(int proc, int err)
+{
+    size_t it = 0;
+    uint64_t id;
+    void *v;
+    while (tide_hash_next(&net.rreqs, &it, &id, &v)) {
+        tide_p2p_req_t *r = v;
+        if (r->peer_proc != proc)
+            continue;
+        tide_hash_del(&net.rreqs, id);
+        it = 0;
+        r->status.error = err;
+        tide_p2p_req_complete(r);
+    }
+}
+
+/* The input side of a failed process: a receive being filled fails, a
+ * half-arrived unexpected message is thrown away, the stream is closed. */
+static void tide_p2p_fail_input(tide_p2p_peer_t *p, int err)
+{
+    if (p->in_state == TIDE_P2P_IN_PAYLOAD && p->in_hdr.kind == TIDE_P2P_F_EAGER) {
+        if (p->in_req) {
+            p->in_req->status.error = err;
+            tide_p2p_req_complete(p->in_req);
+        } else if (p->in_msg) {
+            free(p->in_msg->data);
+            free(p->in_msg);
+        }
+    }
+    p->in_req = NULL;
+    p->in_msg = NULL;
+    p->in_state = TIDE_P2P_IN_HDR;
+    p->in_hgot = 0;
+    if (p->in) {
+        tide_stream_abort(p->in);
+        p->in = NULL;
+    }
+}
+
+/* Process p is gone (its stream failed, or the runtime said so): every
+ * pending and later operation with it completes with err, which the MPI
+ * layer reports as MPI_ERR_PROC_FAILED.  Messages it sent that arrived
+ * whole stay receivable. */
+static void tide_p2p_proc_fail(tide_p2p_peer_t *p, int err)
+{
+    if (p->failed)
+        return;
+    tide_error("process %d is gone (%s): operations with it fail", p->proc, strerror(-err));
+    p->failed = err;
+    net.nfailed++;
+    p->out_error = err; /* logged above */
+    tide_p2p_peer_fail(p, err);
+    if (!tide_list_empty(&p->active))
+        tide_list_del(&p->active);
+    if (p->out) {
+        tide_stream_abort(p->out);
+        p->out = NULL;
+    }
+    tide_p2p_fail_input(p, err);
+    tide_p2p_fail_rreqs(p->proc, err);
+    tide_p2p_match_fail_proc(p->proc, err);
+}
+
+void tide_p2p_proc_failed(int proc)
+{
+    int *note = __atomic_load_n(&tide_p2p_dead_note, __ATOMIC_ACQUIRE);
+    if (!note || proc < 0 || proc >= tide_p2p_dead_nprocs)
+        return;
+    __atomic_store_n(&note[proc], 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&tide_p2p_dead_any, 1, __ATOMIC_RELEASE);
+}
+
+/* Streams that died while idle (keepalive) and failures the runtime
+ * reported: looked at every TIDE_P2P_CHECK_NS. */
+static void tide_p2p_check_peers(void)
+{
+    uint64_t now = tide_time_ns();
+    int notes = __atomic_exchange_n(&tide_p2p_dead_any, 0, __ATOMIC_ACQ_REL);
+    if (!notes && now < net.next_check)
+        return;
+    net.next_check = now + TIDE_P2P_CHECK_NS;
+    for (int i = 0; i < net.nprocs; i++) {
+        if (notes && __atomic_exchange_n(&tide_p2p_dead_note[i], 0, __ATOMIC_ACQ_REL)) {
+            tide_p2p_peer_t *p = tide_p2p_peer_get(i);
+            if (p)
+                tide_p2p_proc_fail(p, -ECONNRESET);
+            continue;
+        }
+        tide_p2p_peer_t *p = net.peers[i];
+        int64_t st = 0, err = 0;
+        if (!p || !p->out || p->failed)
+            continue;
+        tide_stream_getopt(p->out, TIDE_SO_STATE, &st);
+        if (st != TIDE_STREAM_CLOSED)
+            continue;
+        tide_stream_getopt(p->out, TIDE_SO_ERROR, &err);
+        if (err)
+            tide_p2p_proc_fail(p, (int)err);
+    }
+}
+
+/* A receive learns which process its named source is (the MPI layer knows
+ * the communicator); if that process is already gone and the receive is
+ * still waiting for a message, it fails now. */
+void tide_p2p_recv_set_proc(tide_p2p_req_t *r, int proc)
+{
+    pthread_mutex_lock(&tide_p2p_lock);
+    if (!tide_p2p_req_done(r) && r->peer_proc < 0) {
+        r->peer_proc = proc;
+        tide_p2p_peer_t *p = net.peers && proc >= 0 && proc < net.nprocs ? net.peers[proc] : NULL;
+        if (p && p->failed) {
+            tide_list_del(&r->link);
+            r->status.error = p->failed;
+            tide_p2p_req_complete(r);
+        }
+    }
+    pthread_mutex_unlock(&tide_p2p_lock);
+}
+
 static void tide_p2p_pump_out(tide_p2p_peer_t *p)
 {
     if (!p->out_ready) {
@@ -468,7 +607,7 @@ static void tide_p2p_pump_out(tide_p2p_peer_t *p)
         if (st != TIDE_STREAM_ESTABLISHED && st != TIDE_STREAM_CLOSE_WAIT) {
             tide_stream_getopt(p->out, TIDE_SO_ERROR, &err);
             if (err)
-                tide_p2p_peer_fail(p, (int)err);
+                tide_p2p_proc_fail(p, (int)err);
             return;
         }
         p->out_ready = 1;
@@ -484,7 +623,10 @@ static void tide_p2p_pump_out(tide_p2p_peer_t *p)
             rc = o->hdr.kind == TIDE_P2P_F_DATA ? tide_p2p_write_chunk(p, o)
                                                 : tide_p2p_write_copy(p, o);
         if (rc < 0) {
-            tide_p2p_peer_fail(p, rc);
+            if (rc == -ENOMEM)
+                tide_p2p_peer_fail(p, rc);
+            else
+                tide_p2p_proc_fail(p, rc);
             return;
         }
         if (rc == 0)
@@ -514,6 +656,11 @@ static void tide_p2p_pump_out(tide_p2p_peer_t *p)
 int tide_p2p_net_send(tide_p2p_req_t *s)
 {
     tide_p2p_peer_t *p = tide_p2p_peer_get(s->peer_proc);
+    if (p && p->failed) { /* completes at once with the failure */
+        s->status.error = p->failed;
+        tide_p2p_req_complete(s);
+        return 0;
+    }
     tide_p2p_out_t *o = p ? tide_p2p_out_alloc() : NULL;
     if (!o)
         return -ENOMEM;
@@ -581,7 +728,12 @@ void tide_p2p_net_rts_matched(tide_p2p_msg_t *m, tide_p2p_req_t *r)
     r->status.bytes = want;
     r->status.error = m->bytes > r->bytes ? -EMSGSIZE : 0;
     r->rdv_left = want;
-    if (want == 0) {
+    r->peer_proc = m->src_proc;
+    tide_p2p_peer_t *p = tide_p2p_peer_get(m->src_proc);
+    if (p && p->failed) { /* the data will never come */
+        r->status.error = p->failed;
+        tide_p2p_req_complete(r);
+    } else if (want == 0) {
         tide_p2p_send_ctrl(m->src_proc, TIDE_P2P_F_CTS, m->sid, 0, 0);
         tide_p2p_req_complete(r);
     } else {
@@ -678,13 +830,11 @@ static void tide_p2p_in_eager_done(tide_p2p_peer_t *p)
 static int tide_p2p_in_frame(tide_p2p_peer_t *p)
 {
     tide_p2p_frame_t *h = &p->in_hdr;
-    if (h->magic != TIDE_P2P_MAGIC)
-        return tide_p2p_bad_frame(p, "bad magic");
+    const char *why;
+    if (tide_p2p_frame_check(h, tide_p2p_eager_limit(), &why))
+        return tide_p2p_bad_frame(p, why);
     switch (h->kind) {
-    case TIDE_P2P_F_EAGER:
-        if (h->len > tide_p2p_eager_limit() && h->len > ((uint64_t)1 << 40))
-            return tide_p2p_bad_frame(p, "impossible length");
-        return tide_p2p_in_eager(p);
+    case TIDE_P2P_F_EAGER: return tide_p2p_in_eager(p);
     case TIDE_P2P_F_RTS: {
         tide_p2p_msg_t *m = calloc(1, sizeof(*m));
         if (!m)
@@ -733,7 +883,7 @@ static int tide_p2p_in_frame(tide_p2p_peer_t *p)
     }
     case TIDE_P2P_F_DATA: {
         tide_p2p_req_t *r = tide_hash_get(&net.rreqs, h->id2);
-        if (!r || h->id + h->len > r->status.bytes || h->len > r->rdv_left)
+        if (!r || tide_p2p_frame_data_fits(h, r->status.bytes, r->rdv_left))
             return tide_p2p_bad_frame(p, "DATA for an unknown receive or out of its bounds");
         p->in_req = r;
         p->in_msg = NULL;
@@ -802,6 +952,11 @@ static int tide_p2p_pump_in(tide_p2p_peer_t *p)
     char scratch[4096];
     while (p->in) {
         ssize_t n;
+        if (p->in_state == TIDE_P2P_IN_HDR && p->in_hgot == 0 &&
+            tide_p2p_unexpected_bytes > net.unexp_max) {
+            net.stalls++; /* flow control: leave the rest in the stream */
+            break;
+        }
         if (p->in_state == TIDE_P2P_IN_HDR) {
             n = tide_stream_recv(p->in, (char *)&p->in_hdr + p->in_hgot,
                                  sizeof(p->in_hdr) - p->in_hgot, TIDE_STREAM_DONTWAIT);
@@ -821,9 +976,12 @@ static int tide_p2p_pump_in(tide_p2p_peer_t *p)
         if (n == -EAGAIN)
             break;
         if (n <= 0) {
-            if (n < 0 || p->in_state != TIDE_P2P_IN_HDR || p->in_hgot)
+            if (n < 0 || p->in_state != TIDE_P2P_IN_HDR || p->in_hgot) {
                 tide_warn("the stream from process %d ended (%s)", p->proc,
                           n < 0 ? strerror((int)-n) : "closed in the middle of a frame");
+                tide_p2p_proc_fail(p, n < 0 ? (int)n : -ECONNRESET);
+                break;
+            }
             tide_stream_close(p->in);
             p->in = NULL;
             break;
@@ -906,6 +1064,7 @@ int tide_p2p_net_progress(void)
     if (events < 0)
         events = 0;
     events += tide_p2p_accept_all();
+    tide_p2p_check_peers();
     tide_list_t *pos, *tmp;
     tide_list_for_each_safe(pos, tmp, &net.busy)
     {
@@ -1004,6 +1163,7 @@ int tide_p2p_net_init(int my_proc, int nprocs, const tide_p2p_rte_ops_t *rte)
     net.nprocs = nprocs;
     net.rte = *rte;
     net.chunk = (uint64_t)tide_param_int(&tide_param_p2p_chunk);
+    net.unexp_max = (uint64_t)tide_param_int(&tide_param_p2p_unexp_max);
     if (net.chunk < 4096)
         net.chunk = 4096;
     tide_list_init(&net.busy);
@@ -1014,6 +1174,13 @@ int tide_p2p_net_init(int my_proc, int nprocs, const tide_p2p_rte_ops_t *rte)
     net.peers = calloc((size_t)nprocs, sizeof(*net.peers));
     if (!net.peers)
         return -ENOMEM;
+    if (!tide_p2p_dead_note) {
+        int *note = calloc((size_t)nprocs, sizeof(*note));
+        if (!note)
+            return -ENOMEM;
+        tide_p2p_dead_nprocs = nprocs;
+        __atomic_store_n(&tide_p2p_dead_note, note, __ATOMIC_RELEASE);
+    }
     tide_wire_config_t cfg = {0};
     cfg.local_rank = rte->local_rank;
     int rc = tide_wire_open(&cfg, &net.wire);
@@ -1065,7 +1232,7 @@ void tide_p2p_net_flush(void)
         for (int i = 0; i < net.nprocs; i++) {
             tide_p2p_peer_t *p = net.peers[i];
             int64_t st = TIDE_STREAM_CLOSED;
-            if (!p || !p->out || p->out_error)
+            if (!p || !p->out || p->out_error || p->failed)
                 continue;
             tide_stream_getopt(p->out, TIDE_SO_STATE, &st);
             waiting += st == TIDE_STREAM_ESTABLISHED || st == TIDE_STREAM_SYN_SENT ||
@@ -1135,4 +1302,33 @@ uint64_t tide_p2p_srtt_max_us(void)
 uint64_t tide_p2p_frames_dropped(void)
 {
     return __atomic_load_n(&net.drops, __ATOMIC_RELAXED);
+}
+
+void tide_p2p_get_res(tide_p2p_res_t *r)
+{
+    memset(r, 0, sizeof(*r));
+    pthread_mutex_lock(&tide_p2p_lock);
+    r->unexpected_bytes = tide_p2p_unexpected_bytes;
+    r->unexpected_msgs = tide_p2p_unexpected_msgs;
+    r->unexpected_peak = tide_p2p_unexpected_peak;
+    r->input_stalls = net.stalls;
+    r->procs_failed = (uint64_t)net.nfailed;
+    for (int i = 0; net.peers && i < net.nprocs; i++) {
+        tide_p2p_peer_t *p = net.peers[i];
+        if (!p)
+            continue;
+        r->peers++;
+        tide_stream_t *ss[2] = {p->out, p->in};
+        for (int k = 0; k < 2; k++) {
+            int64_t sb = 0, rb = 0;
+            if (!ss[k])
+                continue;
+            r->streams++;
+            tide_stream_getopt(ss[k], TIDE_SO_SNDBUF, &sb);
+            tide_stream_getopt(ss[k], TIDE_SO_RCVBUF, &rb);
+            r->stream_buf_bytes += (uint64_t)(sb + rb);
+        }
+    }
+    r->peer_bytes = r->peers * sizeof(tide_p2p_peer_t);
+    pthread_mutex_unlock(&tide_p2p_lock);
 }

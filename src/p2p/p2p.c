@@ -279,6 +279,7 @@ static inline int tide_p2p_irecv_lay(void *buf, uint64_t capacity, tide_p2p_layo
     if (r) {
         r->ctx = ctx;
         r->peer = src;
+        r->peer_proc = -1;
         r->tag = tag;
         r->buf = buf;
         r->bytes = capacity;
@@ -345,6 +346,7 @@ static int tide_p2p_mrecv_lay(tide_p2p_msg_t *m, void *buf, uint64_t capacity,
     if (r) {
         r->ctx = m->ctx;
         r->peer = m->src;
+        r->peer_proc = -1;
         r->tag = m->tag;
         r->buf = buf;
         r->bytes = capacity;

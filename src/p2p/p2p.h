@@ -113,7 +113,7 @@ typedef struct tide_p2p_req {
     tide_p2p_mode_t mode;
     uint32_t ctx;
     int peer;      /* send: destination comm rank; recv: source or ANY */
-    int peer_proc; /* send: destination process (world rank) */
+    int peer_proc; /* send: destination process (world rank); recv: source process, -1 unknown */
     int my_rank;   /* send: our rank in the communicator (the envelope's source) */
     int tag;
     void *buf;
@@ -209,6 +209,27 @@ int tide_p2p_progress(void);
 const struct tide_stream_stats *tide_p2p_stream_stats(void);
 uint64_t tide_p2p_srtt_max_us(void);
 uint64_t tide_p2p_frames_dropped(void);
+
+/* Resource use of this layer (doc/reliability.md): unexpected messages
+ * (bytes = payload + bookkeeping, now and at the peak), times input stopped
+ * at TIDE_P2P_UNEXPECTED_MAX, processes marked failed, peers known, their
+ * streams and the buffers those hold (send + receive, allocated per
+ * stream), and the peer records. */
+typedef struct tide_p2p_res {
+    uint64_t unexpected_bytes, unexpected_msgs, unexpected_peak;
+    uint64_t input_stalls, procs_failed;
+    uint64_t peers, streams, stream_buf_bytes, peer_bytes;
+} tide_p2p_res_t;
+void tide_p2p_get_res(tide_p2p_res_t *r);
+
+/* Process `proc` is gone (e.g. the runtime's failure event).  Safe from any
+ * thread, does not block; the next progress fails every pending and later
+ * operation with it (-ECONNRESET: MPI_ERR_PROC_FAILED). */
+void tide_p2p_proc_failed(int proc);
+/* Tell a receive naming its source which process that is (the MPI layer
+ * knows the communicator), so it fails when that process is gone -- at
+ * once if it already is and no message from it is waiting. */
+void tide_p2p_recv_set_proc(tide_p2p_req_t *r, int proc);
 
 /* The largest message sent eagerly (TIDE_EAGER_LIMIT). */
 uint64_t tide_p2p_eager_limit(void);

@@ -29,6 +29,11 @@ tide_p2p_req_t *tide_p2p_match_posted(tide_p2p_queues_t *q, int src, int tag);
 int tide_p2p_queue_posted(tide_p2p_queues_t *q, tide_p2p_req_t *r);
 int tide_p2p_queue_unexpected(tide_p2p_queues_t *q, tide_p2p_msg_t *m);
 void tide_p2p_unexpected_del(tide_p2p_msg_t *m);
+/* Posted receives whose source is process proc complete with err. */
+void tide_p2p_match_fail_proc(int proc, int err);
+/* Memory held by unexpected messages (payload + bookkeeping), their
+ * number and the peak (flow control, tide_p2p_get_res). */
+extern uint64_t tide_p2p_unexpected_bytes, tide_p2p_unexpected_msgs, tide_p2p_unexpected_peak;
 /* First unexpected message that matches the pattern (src, tag may be ANY). */
 tide_p2p_msg_t *tide_p2p_match_unexpected(tide_p2p_queues_t *q, int src, int tag, int remove);
 

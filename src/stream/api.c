@@ -647,6 +647,27 @@ int tide_stream_close(tide_stream_t *s)
     return 0;
 }
 
+int tide_stream_abort(tide_stream_t *s)
+{
+    tide_stream_stack_t *st = s->st;
+    pthread_mutex_lock(&st->lock);
+    tide_tcb_lock(s);
+    s->user_closed = 1;
+    if (s->state == TIDE_STREAM_LISTEN) {
+        tide_api_close_listener(s);
+    } else if (s->state != TIDE_STREAM_CLOSED) {
+        if (tide_tcb_synced(s))
+            tide_tcb_send_rst(s);
+        s->releasing = 1;
+        tide_tcb_fail(s, -ECONNABORTED);
+        s->releasing = 0;
+    }
+    tide_tcb_complete_posted(s, -ECONNABORTED);
+    tide_tcb_release(s); /* frees it once CLOSED */
+    pthread_mutex_unlock(&st->lock);
+    return 0;
+}
+
 /* ---- poll ---- */
 
 static short tide_api_revents(tide_stream_t *s, short events)
