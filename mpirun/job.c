@@ -273,18 +273,18 @@ static void job_announce(const tide_mpirun_job_t *job, const char *what)
         fprintf(stderr, "mpirun: %s\n", what);
 }
 
-static void job_describe(const tide_mpirun_job_t *job, char *buf, size_t len)
+static void job_describe(const tide_mpirun_job_t *job, tide_mpirun_end_t why, int rank, int code,
+                         char *buf, size_t len)
 {
-    const tide_mpirun_rank_t *r = job->end_rank >= 0 ? &job->ranks[job->end_rank] : NULL;
+    const tide_mpirun_rank_t *r = rank >= 0 ? &job->ranks[rank] : NULL;
     char sig[32];
-    switch (job->end) {
+    switch (why) {
     case TIDE_MPIRUN_END_EXIT:
-        snprintf(buf, len, "rank %d (pid %d) exited with code %d", r->rank, (int)r->pid,
-                 job->end_code);
+        snprintf(buf, len, "rank %d (pid %d) exited with code %d", r->rank, (int)r->pid, code);
         break;
     case TIDE_MPIRUN_END_SIGNAL:
         snprintf(buf, len, "rank %d (pid %d) was killed by signal %d (%s)", r->rank, (int)r->pid,
-                 job->end_code - 128, tide_mpirun_signame(job->end_code - 128, sig, sizeof(sig)));
+                 code - 128, tide_mpirun_signame(code - 128, sig, sizeof(sig)));
         break;
     case TIDE_MPIRUN_END_NOFINALIZE:
         snprintf(buf, len,
@@ -296,8 +296,7 @@ static void job_describe(const tide_mpirun_job_t *job, char *buf, size_t len)
         snprintf(buf, len, "the job ran longer than --timeout %d seconds", job->opts->timeout_s);
         break;
     case TIDE_MPIRUN_END_KILLED:
-        snprintf(buf, len, "received %s",
-                 tide_mpirun_signame(job->end_code - 128, sig, sizeof(sig)));
+        snprintf(buf, len, "received %s", tide_mpirun_signame(code - 128, sig, sizeof(sig)));
         break;
     default: buf[0] = '\0';
     }
@@ -320,7 +319,7 @@ void tide_mpirun_job_end(tide_mpirun_job_t *job, tide_mpirun_end_t why, int rank
         job_announce(job, what);
     } else if (why != TIDE_MPIRUN_END_LAUNCH) {
         char what[512];
-        job_describe(job, what, sizeof(what));
+        job_describe(job, why, rank, code, what, sizeof(what));
         job_announce(job, what);
     }
     int sig = why == TIDE_MPIRUN_END_KILLED ? code - 128 : SIGTERM;
@@ -366,6 +365,29 @@ void tide_mpirun_job_kill_groups(tide_mpirun_job_t *job)
  * connection dropped as "finalized", but then it is already exiting.  We
  * record the finalize only while the process is not exiting (server.c), so a
  * rank seen as connected but not finalized really skipped MPI_Finalize. */
+/* With --enable-recovery a rank that died, failed or skipped MPI_Finalize
+ * does not end the job: it is announced, the first such rank's status
+ * becomes mpirun's exit code, and unless the rank had finalized the others
+ * are told through a PMIx event (PMIX_ERR_PROC_ABORTED).  MPI_Abort,
+ * --timeout and signals to mpirun still end the job. */
+static void job_failed(tide_mpirun_job_t *job, tide_mpirun_end_t why, tide_mpirun_rank_t *r,
+                       int code)
+{
+    char what[512];
+    if (!job->opts->recovery || job->end != TIDE_MPIRUN_END_NONE) {
+        tide_mpirun_job_end(job, why, r->rank, code);
+        return;
+    }
+    if (job->fail_rank < 0) {
+        job->fail_rank = r->rank;
+        job->fail_code = code;
+    }
+    job_describe(job, why, r->rank, code, what, sizeof(what));
+    fprintf(stderr, "mpirun: %s; the job goes on (--enable-recovery)\n", what);
+    if (why == TIDE_MPIRUN_END_SIGNAL || !__atomic_load_n(&r->finalized, __ATOMIC_SEQ_CST))
+        tide_mpirun_server_notify_failed(job->nspace, r->rank);
+}
+
 /* A rank's own PMIx_Abort is recorded before the rank is released from
  * it, so an exit that follows an abort is always seen as the abort. */
 static void job_classify(tide_mpirun_job_t *job, tide_mpirun_rank_t *r)
@@ -376,12 +398,12 @@ static void job_classify(tide_mpirun_job_t *job, tide_mpirun_rank_t *r)
         int code = ac & 0xff;
         tide_mpirun_job_end(job, TIDE_MPIRUN_END_ABORT, ar, code == 0 && ac != 0 ? 1 : code);
     } else if (WIFSIGNALED(st)) {
-        tide_mpirun_job_end(job, TIDE_MPIRUN_END_SIGNAL, r->rank, 128 + WTERMSIG(st));
+        job_failed(job, TIDE_MPIRUN_END_SIGNAL, r, 128 + WTERMSIG(st));
     } else if (WEXITSTATUS(st) != 0) {
-        tide_mpirun_job_end(job, TIDE_MPIRUN_END_EXIT, r->rank, WEXITSTATUS(st));
+        job_failed(job, TIDE_MPIRUN_END_EXIT, r, WEXITSTATUS(st));
     } else if (__atomic_load_n(&r->connected, __ATOMIC_SEQ_CST) &&
                !__atomic_load_n(&r->finalized, __ATOMIC_SEQ_CST)) {
-        tide_mpirun_job_end(job, TIDE_MPIRUN_END_NOFINALIZE, r->rank, TIDE_MPIRUN_EXIT_ERROR);
+        job_failed(job, TIDE_MPIRUN_END_NOFINALIZE, r, TIDE_MPIRUN_EXIT_ERROR);
     }
 }
 
@@ -417,5 +439,7 @@ void tide_mpirun_job_reap(tide_mpirun_job_t *job, pid_t first)
 
 int tide_mpirun_job_exit_code(const tide_mpirun_job_t *job)
 {
-    return job->end == TIDE_MPIRUN_END_NONE ? 0 : job->end_code;
+    if (job->end != TIDE_MPIRUN_END_NONE)
+        return job->end_code;
+    return job->fail_rank >= 0 ? job->fail_code : 0;
 }

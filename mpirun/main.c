@@ -37,6 +37,8 @@ static void usage(FILE *f)
             "  --map-by core|socket   place rank i on core i, or round robin over sockets\n"
             "  --report-bindings      print each rank's binding on stderr\n"
             "  --oversubscribe        allow more ranks than cores (then ranks are not bound)\n"
+            "  --enable-recovery      a failed rank does not end the job: the others get a\n"
+            "                         PMIx event (PMIX_ERR_PROC_ABORTED) and go on\n"
             "  -h, --help             this help\n"
             "  -V, --version          version\n"
             "  --tunables             list mpirun's own TIDE_* tunables (tide_info lists all)\n"
@@ -148,6 +150,8 @@ static int opt_one(opt_cursor_t *c, tide_mpirun_opts_t *o)
         return o->report_bindings = 1;
     if (opt_is(c, "oversubscribe"))
         return o->oversubscribe = 1;
+    if (opt_is(c, "enable-recovery"))
+        return o->recovery = 1;
     if (opt_is(c, "h") || opt_is(c, "help"))
         return usage(stdout), 2;
     if (opt_is(c, "tunables") || opt_is(c, "tunables-brief")) {
@@ -211,7 +215,7 @@ static void main_std_fds(void)
 static int main_job_init(tide_mpirun_job_t *job, tide_mpirun_opts_t *o)
 {
     uint32_t tag = 0;
-    *job = (tide_mpirun_job_t){.opts = o, .np = o->np, .end_rank = -1};
+    *job = (tide_mpirun_job_t){.opts = o, .np = o->np, .end_rank = -1, .fail_rank = -1};
     job->ranks = calloc((size_t)o->np, sizeof(*job->ranks));
     if (job->ranks == NULL) {
         fprintf(stderr, "mpirun: out of memory for %d ranks\n", o->np);

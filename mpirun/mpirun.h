@@ -41,6 +41,7 @@ typedef struct tide_mpirun_opts {
     tide_mpirun_map_t map;
     int report_bindings;
     int oversubscribe;
+    int recovery; /* --enable-recovery: a failed rank does not end the job */
     char **argv; /* program and its arguments */
 } tide_mpirun_opts_t;
 
@@ -91,6 +92,9 @@ typedef struct tide_mpirun_job {
     int end_rank;  /* rank the reason is about, -1 if none */
     int end_code;  /* exit code mpirun will return */
     int kill_sent; /* 0 none, 1 SIGTERM (or forwarded signal), 2 SIGKILL */
+    /* --enable-recovery: the first rank that failed while the job went on */
+    int fail_rank; /* -1 if none */
+    int fail_code;
     uint64_t kill_deadline_ns;
     /* stdin forwarding to rank 0 */
     int stdin_src; /* our stdin, -1 when done */
@@ -119,6 +123,8 @@ int tide_mpirun_server_wake_fd(void);
 void tide_mpirun_server_drain_wake(void);
 /* Abort request, if any: 1 and fills rank/code/msg, else 0. */
 int tide_mpirun_server_abort_get(int *rank, int *code, char *msg, size_t msglen);
+/* --enable-recovery: PMIX_ERR_PROC_ABORTED about rank to the namespace. */
+int tide_mpirun_server_notify_failed(const char *nspace, int rank);
 void tide_mpirun_server_finalize(tide_mpirun_job_t *job);
 
 /* job.c */

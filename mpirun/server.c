@@ -368,6 +368,35 @@ int tide_mpirun_server_abort_get(int *rank, int *code, char *msg, size_t msglen)
     return pending;
 }
 
+static void srv_notify_done(pmix_status_t status, void *cbdata)
+{
+    pmix_info_t *info = cbdata;
+    PMIX_INFO_FREE(info, 1);
+}
+
+/* The info must live until the library is done with it: freed in the
+ * completion callback. */
+int tide_mpirun_server_notify_failed(const char *nspace, int rank)
+{
+    pmix_proc_t src;
+    pmix_info_t *info;
+    PMIX_LOAD_PROCID(&src, nspace, (pmix_rank_t)rank);
+    PMIX_INFO_CREATE(info, 1);
+    if (info == NULL)
+        return -ENOMEM;
+    PMIX_INFO_LOAD(&info[0], PMIX_EVENT_AFFECTED_PROC, &src, PMIX_PROC);
+    pmix_status_t rc = PMIx_Notify_event(PMIX_ERR_PROC_ABORTED, &src, PMIX_RANGE_NAMESPACE, info,
+                                         1, srv_notify_done, info);
+    if (rc == PMIX_SUCCESS)
+        return 0;
+    PMIX_INFO_FREE(info, 1);
+    if (rc == PMIX_OPERATION_SUCCEEDED)
+        return 0;
+    tide_error("cannot tell the ranks that rank %d failed: PMIx_Notify_event: %s", rank,
+               PMIx_Error_string(rc));
+    return -EIO;
+}
+
 /* We do not call PMIx_server_finalize: in PMIx 4.2.2 it crashes or
  * deadlocks now and then (about one run in 25) when clients went away
  * without PMIx_Finalize, i.e. exactly after a failed job.  mpirun exits

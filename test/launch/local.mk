@@ -15,7 +15,8 @@ LAUNCH_TESTS = \
 	test/launch/t-env.sh \
 	test/launch/t-tag-output.sh \
 	test/launch/t-lines.sh \
-	test/launch/t-descendants.sh
+	test/launch/t-descendants.sh \
+	test/launch/t-recovery.sh
 TESTS += $(LAUNCH_TESTS)
 EXTRA_DIST += $(LAUNCH_TESTS) test/launch/launch-lib.sh \
 	test/launch/pmix_client.c test/launch/hello.c test/launch/failer.c \

@@ -6,8 +6,14 @@
  *                              others wait in a fence that never completes.
  *   pmix_client abort R C      rank R calls PMIx_Abort(C, ...); others fence.
  *   pmix_client nofinalize R   rank R exits 0 without PMIx_Finalize; the
- *                              others sleep. */
+ *                              others sleep.
+ *   pmix_client recover R C    (mpirun --enable-recovery) all ranks register
+ *                              for PMIX_ERR_PROC_ABORTED and fence; then rank
+ *                              R exits with C (C 0: SIGKILLs itself); the
+ *                              others wait up to 20 s for the event, print
+ *                              "rank X told rank R failed", finalize, exit 0. */
 #include <pmix.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,6 +94,48 @@ static int hello(void)
     return 0;
 }
 
+static volatile int told_rank = -1, told_affected = -1;
+
+static void on_aborted(size_t id, pmix_status_t status, const pmix_proc_t *source,
+                       pmix_info_t info[], size_t ninfo, pmix_info_t *results, size_t nresults,
+                       pmix_event_notification_cbfunc_fn_t cbfunc, void *cbdata)
+{
+    (void)id;
+    (void)results;
+    (void)nresults;
+    for (size_t i = 0; i < ninfo; i++)
+        if (PMIX_CHECK_KEY(&info[i], PMIX_EVENT_AFFECTED_PROC) &&
+            info[i].value.type == PMIX_PROC)
+            told_affected = (int)info[i].value.data.proc->rank;
+    if (status == PMIX_ERR_PROC_ABORTED && source != NULL)
+        __atomic_store_n(&told_rank, (int)source->rank, __ATOMIC_SEQ_CST);
+    if (cbfunc != NULL)
+        cbfunc(PMIX_EVENT_ACTION_COMPLETE, NULL, 0, NULL, NULL, cbdata);
+}
+
+static int recover(int who, int code)
+{
+    pmix_status_t codes[] = {PMIX_ERR_PROC_ABORTED};
+    pmix_status_t rc = PMIx_Register_event_handler(codes, 1, NULL, 0, on_aborted, NULL, NULL);
+    if (rc < 0)
+        die("register event handler", rc);
+    fence();
+    if ((int)me.rank == who) {
+        if (code == 0)
+            raise(SIGKILL);
+        exit(code);
+    }
+    for (int i = 0; i < 2000 && __atomic_load_n(&told_rank, __ATOMIC_SEQ_CST) < 0; i++)
+        usleep(10000);
+    if (told_rank != who || told_affected != who) {
+        fprintf(stderr, "rank %u: no event about rank %d (source %d, affected %d)\n", me.rank,
+                who, told_rank, told_affected);
+        return 1;
+    }
+    printf("rank %u told rank %d failed\n", me.rank, told_rank);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "hello";
@@ -98,6 +146,8 @@ int main(int argc, char **argv)
     int ret = 0;
     if (strcmp(mode, "hello") == 0) {
         ret = hello();
+    } else if (strcmp(mode, "recover") == 0) {
+        ret = recover(who, code);
     } else if ((int)me.rank == who) {
         if (strcmp(mode, "exit") == 0)
             exit(code);
