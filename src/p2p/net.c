@@ -50,6 +50,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -1245,6 +1246,30 @@ void tide_p2p_net_flush(void)
     }
 }
 
+TIDE_PARAM_DEFINE(p2p_report, TIDE_PARAM_BOOL, "P2P_REPORT", "0",
+                  "MPI_Finalize prints this rank's resource figures on one line to stderr "
+                  "(unexpected-message peak, flow-control stalls, failed peers, streams and "
+                  "their buffers, injected wire faults)");
+
+/* One line of resource figures (TIDE_P2P_REPORT=1); called unlocked. */
+void tide_p2p_net_report(void)
+{
+    if (!tide_param_int(&tide_param_p2p_report))
+        return;
+    tide_p2p_res_t r;
+    tide_p2p_get_res(&r);
+    fprintf(stderr,
+            "tide-p2p-report proc=%d unexpected_peak=%llu input_stalls=%llu procs_failed=%llu "
+            "peers=%llu streams=%llu stream_buf_bytes=%llu peer_bytes=%llu fault_drop=%llu "
+            "fault_dup=%llu fault_reorder=%llu fault_corrupt=%llu wire_drops=%llu\n",
+            net.my_proc, (unsigned long long)r.unexpected_peak, (unsigned long long)r.input_stalls,
+            (unsigned long long)r.procs_failed, (unsigned long long)r.peers,
+            (unsigned long long)r.streams, (unsigned long long)r.stream_buf_bytes,
+            (unsigned long long)r.peer_bytes, (unsigned long long)r.fault_drop,
+            (unsigned long long)r.fault_dup, (unsigned long long)r.fault_reorder,
+            (unsigned long long)r.fault_corrupt, (unsigned long long)r.wire_drops);
+}
+
 void tide_p2p_net_finalize(void)
 {
     if (net.stack) {
@@ -1330,5 +1355,14 @@ void tide_p2p_get_res(tide_p2p_res_t *r)
         }
     }
     r->peer_bytes = r->peers * sizeof(tide_p2p_peer_t);
+    if (net.wire) {
+        if (net.wire->ops->update_stats)
+            net.wire->ops->update_stats(net.wire);
+        r->fault_drop = net.wire->stats.fault_drop;
+        r->fault_dup = net.wire->stats.fault_dup;
+        r->fault_reorder = net.wire->stats.fault_reorder;
+        r->fault_corrupt = net.wire->stats.fault_corrupt;
+        r->wire_drops = net.wire->stats.rx_dropped_kernel;
+    }
     pthread_mutex_unlock(&tide_p2p_lock);
 }

@@ -52,6 +52,7 @@ void tide_p2p_flush(void)
 
 void tide_p2p_finalize(void)
 {
+    tide_p2p_net_report();
     tide_p2p_net_stop_thread();
     pthread_mutex_lock(&tide_p2p_lock);
     tide_p2p_net_finalize();

@@ -214,11 +214,14 @@ uint64_t tide_p2p_frames_dropped(void);
  * (bytes = payload + bookkeeping, now and at the peak), times input stopped
  * at TIDE_P2P_UNEXPECTED_MAX, processes marked failed, peers known, their
  * streams and the buffers those hold (send + receive, allocated per
- * stream), and the peer records. */
+ * stream), the peer records, and the wire's injected faults.  With
+ * TIDE_P2P_REPORT=1 MPI_Finalize prints them on one line to stderr. */
 typedef struct tide_p2p_res {
     uint64_t unexpected_bytes, unexpected_msgs, unexpected_peak;
     uint64_t input_stalls, procs_failed;
     uint64_t peers, streams, stream_buf_bytes, peer_bytes;
+    /* faults the wire injected (TIDE_WIRE_FAULTS), kernel drops */
+    uint64_t fault_drop, fault_dup, fault_reorder, fault_corrupt, wire_drops;
 } tide_p2p_res_t;
 void tide_p2p_get_res(tide_p2p_res_t *r);
 

@@ -40,6 +40,7 @@ tide_p2p_msg_t *tide_p2p_match_unexpected(tide_p2p_queues_t *q, int src, int tag
 /* The network path (net.c). */
 int tide_p2p_net_init(int my_proc, int nprocs, const tide_p2p_rte_ops_t *rte);
 void tide_p2p_net_finalize(void);
+void tide_p2p_net_report(void);
 void tide_p2p_net_stop_thread(void);
 void tide_p2p_net_flush(void);
 int tide_p2p_net_busy(void);
