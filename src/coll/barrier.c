@@ -5,6 +5,7 @@
  * user point-to-point messages. */
 #include "config.h"
 #include "coll/coll.h"
+#include "coll/sched.h"
 #include "p2p/p2p.h"
 
 #include <errno.h>
@@ -25,7 +26,7 @@ int tide_coll_barrier(int rank, int size, const int *procs, int self_proc, uint3
             return rc;
         }
         while (!tide_p2p_req_done(rr) || !tide_p2p_req_done(sr))
-            tide_p2p_progress();
+            tide_coll_progress();
         int err = rr->status.error ? rr->status.error : sr->status.error;
         tide_p2p_req_free(rr);
         tide_p2p_req_free(sr);

@@ -36,6 +36,11 @@ typedef struct tide_coll_red {
     int dt;                     /* datatype handle passed to `user` */
     int commute;
     size_t esize; /* element size in bytes */
+    /* A user operation on a derived datatype: elements are packed items
+     * (esize = the type's size), unpacked into the type's layout for the
+     * call.  lay NULL otherwise. */
+    struct tide_p2p_layout *lay;
+    int64_t extent, true_lb, true_ext;
 } tide_coll_red_t;
 
 /* The kernel of predefined op `op` (mpi.h MPI_MAX...) on basic type `dt`,

@@ -4,11 +4,14 @@
  * indexed by op and type-handle index.  inout[i] = in[i] op inout[i]. */
 #include "config.h"
 #include "coll/coll.h"
+#include "p2p/p2p.h"
+#include "util/log.h"
 
 #include <complex.h>
 #include <mpi.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define TIDE_OP_MAX(a, b)  ((a) > (b) ? (a) : (b))
@@ -216,10 +219,46 @@ tide_coll_kernel_t *tide_coll_kernel(int op, int dt)
     return tide_kernels[idx][op];
 }
 
+/* A user operation on packed items of a derived type: unpack `n` items
+ * of each operand into the type's layout, call, pack the result back.
+ * Chunks keep the two images near 64 KiB. */
+static void tide_coll_apply_typed(const tide_coll_red_t *r, const char *in, char *inout, size_t n)
+{
+    size_t per = r->extent > 0 ? (size_t)(65536 / r->extent) : 1;
+    per = per ? per : 1;
+    size_t chunk = n < per ? n : per;
+    size_t img = (chunk - 1) * (size_t)r->extent + (size_t)r->true_ext;
+    char *a = malloc(2 * img + 2);
+    if (!a) {
+        tide_error("coll: out of memory unpacking %zu items for a user reduction", chunk);
+        return;
+    }
+    char *b = a + img + 1;
+    while (n > 0) {
+        size_t k = n < chunk ? n : chunk;
+        int len = (int)k, dt = r->dt;
+        uint64_t bytes = (uint64_t)k * r->esize;
+        tide_p2p_cur_t ci, co;
+        tide_p2p_cur_init(&ci, a - r->true_lb, r->lay, k, 0);
+        tide_p2p_cur_unpack(&ci, in, bytes);
+        tide_p2p_cur_init(&co, b - r->true_lb, r->lay, k, 0);
+        tide_p2p_cur_unpack(&co, inout, bytes);
+        r->user(a - r->true_lb, b - r->true_lb, &len, &dt);
+        tide_p2p_cur_init(&co, b - r->true_lb, r->lay, k, 0);
+        tide_p2p_cur_pack(&co, inout, bytes);
+        in += bytes, inout += bytes, n -= k;
+    }
+    free(a);
+}
+
 void tide_coll_apply(const tide_coll_red_t *r, const void *in, void *inout, size_t n)
 {
     if (r->kernel) {
         r->kernel(in, inout, n);
+        return;
+    }
+    if (r->lay) {
+        tide_coll_apply_typed(r, in, inout, n);
         return;
     }
     /* A user function takes an int count: feed it in pieces. */

@@ -4,6 +4,7 @@
  * blocking MPI calls do.  Also the algorithm-selection tunables. */
 #include "config.h"
 #include "coll/coll_impl.h"
+#include "coll/sched.h"
 #include "p2p/p2p.h"
 
 #include <errno.h>
@@ -41,13 +42,14 @@ int tide_coll_irecv(const tide_coll_comm_t *c, void *buf, size_t cap, int src, i
     return tide_p2p_irecv(buf, cap, src, c->ctx, tag, out);
 }
 
-/* Spin on progress; give the processor up after idle passes so that
- * oversubscribed peers get to run (as the blocking MPI calls do). */
+/* Spin on progress (nonblocking collectives in flight advance too); give
+ * the processor up after idle passes so that oversubscribed peers get to
+ * run (as the blocking MPI calls do). */
 static void tide_coll_wait(tide_p2p_req_t *r)
 {
     int idle = 0;
     while (!tide_p2p_req_done(r)) {
-        if (tide_p2p_progress() == 0 && ++idle >= 64) {
+        if (tide_coll_progress() == 0 && ++idle >= 64) {
             sched_yield();
             idle = 0;
         }

@@ -1,63 +1,66 @@
-/* The MPI collective operations (MPI 4.1 chapter 6) on intracommunicators:
- * argument checks (naming the call and the argument), MPI_IN_PLACE, the
- * translation of counts and basic datatypes to bytes, then the algorithms
- * of src/coll over point-to-point on the communicator's collective context
- * (ctx + 1).  Only basic datatypes for now: others get MPI_ERR_TYPE. */
+/* The MPI collective operations (MPI 4.1 chapter 6) on intracommunicators,
+ * blocking and nonblocking: argument checks (naming the call and the
+ * argument), MPI_IN_PLACE, the translation of counts and datatypes to
+ * bytes (derived types staged through nbc_buf.c), then either the blocking
+ * algorithms of src/coll or a schedule of src/coll/nbc.c started as a
+ * request (the MPI_I* forms).  Both run over point-to-point on the
+ * communicator's collective context (ctx + 1).  Intercommunicators:
+ * coll_inter.c. */
 #include "config.h"
-#include "mpi/op.h"
+#include "coll/sched.h"
+#include "mpi/dtype.h"
+#include "mpi/nbc.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Look up an intracommunicator and fill the algorithms' view of it. */
-#define TIDE_COLL_GET(fn, comm, c, g)                                                             \
-    do {                                                                                          \
-        TIDE_MPI_CHECK_INIT(fn);                                                                  \
-        TIDE_MPI_GET_COMM(fn, comm, c);                                                           \
-        if ((c)->is_inter)                                                                        \
-            return tide_mpi_error(comm, fn, MPI_ERR_COMM,                                         \
-                                  "collectives on intercommunicators are not supported yet");     \
-        (g) = (tide_coll_comm_t){(c)->rank, (c)->size, (c)->procs, (c)->self_proc, (c)->ctx + 1}; \
-    } while (0)
-
-/* Bytes of `count` elements of basic type dt, or an error reported. */
-static int tide_coll_bytes(const char *fn, MPI_Comm comm, int count, MPI_Datatype dt,
-                           const char *cname, const char *tname, size_t *out)
+int tide_cop_begin(tide_cop_t *o, const char *fn, MPI_Comm comm, MPI_Request *req)
 {
-    if (count < 0)
-        return tide_mpi_error(comm, fn, MPI_ERR_COUNT, "argument %s (%d) is negative", cname,
-                              count);
-    int sz = tide_dt_size(dt);
-    if (sz < 0)
-        return tide_mpi_error(comm, fn, MPI_ERR_TYPE,
-                              "argument %s (handle 0x%x) is not a valid basic datatype (derived "
-                              "datatypes are not supported in collectives yet)",
-                              tname, (unsigned)dt);
-    *out = (size_t)count * (size_t)sz;
+    memset(o, 0, sizeof(*o));
+    o->fn = fn;
+    o->comm = comm;
+    o->req = req;
+    TIDE_MPI_CHECK_INIT(fn);
+    TIDE_MPI_GET_COMM(fn, comm, o->c);
+    if (req)
+        TIDE_MPI_CHECK_PTR(fn, comm, req, "request");
+    tide_comm_t *c = o->c;
+    o->g = (tide_coll_comm_t){c->rank, c->size, c->procs, c->self_proc, c->ctx + 1};
     return MPI_SUCCESS;
 }
 
-static int tide_coll_check_buf(const char *fn, MPI_Comm comm, const void *buf, size_t bytes,
-                               const char *name)
+/* Release what a call holds; returns rc. */
+int tide_cop_end(tide_cop_t *o, int rc)
 {
-    if (bytes > 0 && (buf == NULL || buf == MPI_IN_PLACE))
-        return tide_mpi_error(comm, fn, MPI_ERR_BUFFER, "argument %s is %s but data is to move",
-                              name, buf ? "MPI_IN_PLACE" : "NULL");
+    tide_stage_free(o->st);
+    tide_stage_red_done(&o->r);
+    free(o->v);
+    o->st = NULL;
+    o->v = NULL;
+    return rc;
+}
+
+/* Intracommunicator only (the ops coll_inter.c does not cover). */
+static int tide_cop_intra(tide_cop_t *o)
+{
+    if (o->c->is_inter)
+        return tide_mpi_error(o->comm, o->fn, MPI_ERR_COMM,
+                              "argument comm (%s) is an intercommunicator; %s is defined on "
+                              "intracommunicators only (MPI 4.1 section 6.2.2)",
+                              o->c->name, o->fn);
     return MPI_SUCCESS;
 }
 
-static int tide_coll_check_root(const char *fn, MPI_Comm comm, const tide_comm_t *c, int root)
+size_t *tide_cop_vec(tide_cop_t *o, size_t n)
 {
-    if (root < 0 || root >= c->size)
-        return tide_mpi_error(comm, fn, MPI_ERR_ROOT,
-                              "argument root (%d) is not a rank of the communicator (size %d)",
-                              root, c->size);
-    return MPI_SUCCESS;
+    free(o->v);
+    o->v = calloc(n ? n : 1, sizeof(size_t));
+    return o->v;
 }
 
 /* Map an algorithm's failure to an MPI error. */
-static int tide_coll_fail(const char *fn, MPI_Comm comm, int rc)
+int tide_coll_fail(const char *fn, MPI_Comm comm, int rc)
 {
     if (rc == 0)
         return MPI_SUCCESS;
@@ -72,521 +75,906 @@ static int tide_coll_fail(const char *fn, MPI_Comm comm, int rc)
                           rc);
 }
 
-/* Per-rank int counts/displacements times an element size, as bytes. */
-static int tide_coll_vec(const char *fn, MPI_Comm comm, int n, const int *counts, const int *displs,
-                         size_t esize, const char *cname, size_t *bytes, size_t *offs)
+/* Bytes of `count` items of dt, or an error reported. */
+int tide_cop_bytes(tide_cop_t *o, int count, MPI_Datatype dt, const char *cname, const char *tname,
+                   size_t *out)
 {
-    TIDE_MPI_CHECK_PTR(fn, comm, counts, cname);
-    for (int i = 0; i < n; i++) {
-        if (counts[i] < 0)
-            return tide_mpi_error(comm, fn, MPI_ERR_COUNT, "argument %s[%d] (%d) is negative",
-                                  cname, i, counts[i]);
-        bytes[i] = (size_t)counts[i] * esize;
-        if (offs)
-            offs[i] = (size_t)((ptrdiff_t)displs[i] * (ptrdiff_t)esize);
-    }
+    if (count < 0)
+        return tide_mpi_error(o->comm, o->fn, MPI_ERR_COUNT, "argument %s (%d) is negative", cname,
+                              count);
+    tide_dt_msg_t m;
+    int rc = tide_dt_msg(dt, count, &m);
+    if (rc == -EPERM)
+        return tide_mpi_error(o->comm, o->fn, MPI_ERR_TYPE,
+                              "argument %s (handle 0x%x) is not committed; call MPI_Type_commit "
+                              "first",
+                              tname, (unsigned)dt);
+    if (rc)
+        return tide_mpi_error(o->comm, o->fn, MPI_ERR_TYPE,
+                              "argument %s (handle 0x%x) is not a valid datatype", tname,
+                              (unsigned)dt);
+    *out = (size_t)m.bytes;
     return MPI_SUCCESS;
+}
+
+int tide_cop_buf(tide_cop_t *o, const void *buf, size_t bytes, const char *name)
+{
+    if (bytes > 0 && (buf == NULL || buf == MPI_IN_PLACE))
+        return tide_mpi_error(o->comm, o->fn, MPI_ERR_BUFFER,
+                              "argument %s is %s but data is to move", name,
+                              buf ? "MPI_IN_PLACE" : "NULL");
+    return MPI_SUCCESS;
+}
+
+int tide_cop_root(tide_cop_t *o, int root, int size)
+{
+    if (root < 0 || root >= size)
+        return tide_mpi_error(o->comm, o->fn, MPI_ERR_ROOT,
+                              "argument root (%d) is not a rank of the communicator (size %d)",
+                              root, size);
+    return MPI_SUCCESS;
+}
+
+/* Checked (count, dt) at buf, staged in direction dir: *p and *bytes. */
+int tide_cop_one(tide_cop_t *o, const void *buf, int count, MPI_Datatype dt, int dir,
+                 const char *bname, const char *cname, const char *tname, char **p, size_t *bytes)
+{
+    int rc = tide_cop_bytes(o, count, dt, cname, tname, bytes);
+    if (!rc)
+        rc = tide_cop_buf(o, buf, *bytes, bname);
+    if (!rc && *bytes == 0)
+        *p = (char *)buf;
+    else if (!rc && (rc = tide_stage_one(&o->st, (void *)buf, count, dt, dir, p, bytes)))
+        rc = tide_coll_fail(o->fn, o->comm, rc);
+    return rc;
+}
+
+/* n blocks of `count` items of dt, one extent apart, back to back. */
+int tide_cop_regular(tide_cop_t *o, const void *buf, int n, int count, MPI_Datatype dt, int dir,
+                     char **base)
+{
+    MPI_Aint extent = 0;
+    tide_dt_query(dt, NULL, NULL, &extent, NULL, NULL);
+    int *counts = malloc((size_t)n * (sizeof(int) + sizeof(ptrdiff_t) + 2 * sizeof(size_t)));
+    if (!counts)
+        return tide_coll_fail(o->fn, o->comm, -ENOMEM);
+    ptrdiff_t *offs = (ptrdiff_t *)(counts + n + (n & 1));
+    size_t *bytes = (size_t *)(offs + n), *disp = bytes + n;
+    for (int i = 0; i < n; i++)
+        counts[i] = count, offs[i] = (ptrdiff_t)i * count * extent;
+    int rc =
+        tide_stage_vec(&o->st, (void *)buf, n, counts, offs, NULL, dt, dir, 1, base, bytes, disp);
+    free(counts);
+    return rc ? tide_coll_fail(o->fn, o->comm, rc) : MPI_SUCCESS;
+}
+
+/* Per-rank counts (checked) and displacements in extents of dt (types
+ * NULL) or bytes and types per block: byte sizes v[0..n) and offsets
+ * v[n..2n) from *base. */
+int tide_cop_vector(tide_cop_t *o, const void *buf, int n, const int *counts, const int *displs,
+                    const MPI_Datatype *types, MPI_Datatype dt, int dir, const char *cname,
+                    const char *bname, char **base, size_t *v)
+{
+    TIDE_MPI_CHECK_PTR(o->fn, o->comm, counts, cname);
+    TIDE_MPI_CHECK_PTR(o->fn, o->comm, displs, "displs");
+    MPI_Aint extent = 1;
+    if (!types)
+        tide_dt_query(dt, NULL, NULL, &extent, NULL, NULL);
+    ptrdiff_t *offs = malloc((size_t)(n ? n : 1) * sizeof(*offs));
+    if (!offs)
+        return tide_coll_fail(o->fn, o->comm, -ENOMEM);
+    int rc = 0;
+    for (int i = 0; i < n && !rc; i++) {
+        size_t b;
+        offs[i] = (ptrdiff_t)displs[i] * extent;
+        if (counts[i] < 0)
+            rc = tide_mpi_error(o->comm, o->fn, MPI_ERR_COUNT, "argument %s[%d] (%d) is negative",
+                                cname, i, counts[i]);
+        else if (!(rc = tide_cop_bytes(o, counts[i], types ? types[i] : dt, cname,
+                                       types ? "a datatype of the array" : "datatype", &b)))
+            rc = tide_cop_buf(o, buf, b, bname);
+    }
+    if (!rc && (rc = tide_stage_vec(&o->st, (void *)buf, n, counts, offs, types, dt, dir, 0, base,
+                                    v, v + n)))
+        rc = tide_coll_fail(o->fn, o->comm, rc);
+    free(offs);
+    return rc;
+}
+
+/* ---- running the collective ---- */
+
+static int tide_cargs_exec(const tide_coll_comm_t *g, const tide_cargs_t *a,
+                           const tide_coll_red_t *r)
+{
+    switch (a->kind) {
+    case TIDE_CK_BARRIER:
+        return tide_coll_barrier(g->rank, g->size, g->procs, g->self_proc, g->ctx);
+    case TIDE_CK_BCAST: return tide_coll_bcast(g, a->rbuf, a->blk, a->root);
+    case TIDE_CK_GATHER: return tide_coll_gather(g, a->sbuf, a->rbuf, a->blk, a->root);
+    case TIDE_CK_SCATTER: return tide_coll_scatter(g, a->sbuf, a->rbuf, a->blk, a->root);
+    case TIDE_CK_GATHERV:
+        return tide_coll_gatherv(g, a->sbuf, a->own, a->rbuf, a->rb, a->rd, a->root);
+    case TIDE_CK_SCATTERV:
+        return tide_coll_scatterv(g, a->sbuf, a->sb, a->sd, a->rbuf, a->own, a->root);
+    case TIDE_CK_ALLGATHER: return tide_coll_allgather(g, a->rbuf, a->blk);
+    case TIDE_CK_ALLGATHERV: return tide_coll_allgatherv(g, a->rbuf, a->rb, a->rd);
+    case TIDE_CK_ALLTOALL: return tide_coll_alltoall(g, a->sbuf, a->rbuf, a->blk);
+    case TIDE_CK_ALLTOALLV:
+        return tide_coll_alltoallv(g, a->sbuf, a->sb, a->sd, a->rbuf, a->rb, a->rd);
+    case TIDE_CK_REDUCE: return tide_coll_reduce(g, a->sbuf, a->rbuf, a->count, r, a->root);
+    case TIDE_CK_ALLREDUCE: return tide_coll_allreduce(g, a->sbuf, a->rbuf, a->count, r);
+    case TIDE_CK_RSCATTER: return tide_coll_reduce_scatter(g, a->sbuf, a->rbuf, a->rb, r);
+    case TIDE_CK_SCAN:
+    case TIDE_CK_EXSCAN:
+        return tide_coll_scan(g, a->sbuf, a->rbuf, a->count, r, a->kind == TIDE_CK_EXSCAN);
+    }
+    return -EINVAL;
+}
+
+/* Regular blocks of blk bytes as byte vectors (sizes, offsets). */
+static size_t *tide_cargs_regular(int p, size_t blk)
+{
+    size_t *v = malloc(2 * (size_t)p * sizeof(*v));
+    for (int i = 0; v && i < p; i++)
+        v[i] = blk, v[p + i] = blk * (size_t)i;
+    return v;
+}
+
+static int tide_cargs_build(tide_sched_t *s, const tide_cargs_t *a)
+{
+    int p = tide_sched_comm(s)->size, rc;
+    size_t *v = NULL;
+    switch (a->kind) {
+    case TIDE_CK_BARRIER: return tide_nbc_barrier(s);
+    case TIDE_CK_BCAST: return tide_nbc_bcast(s, a->rbuf, a->blk, a->root);
+    case TIDE_CK_GATHERV:
+        return tide_nbc_gatherv(s, a->sbuf, a->own, a->rbuf, a->rb, a->rd, a->root);
+    case TIDE_CK_SCATTERV:
+        return tide_nbc_scatterv(s, a->sbuf, a->sb, a->sd, a->rbuf, a->own, a->root);
+    case TIDE_CK_ALLGATHERV: return tide_nbc_allgatherv(s, a->rbuf, a->rb, a->rd);
+    case TIDE_CK_ALLTOALLV:
+        return tide_nbc_alltoallv(s, a->sbuf, a->sb, a->sd, a->rbuf, a->rb, a->rd);
+    case TIDE_CK_REDUCE: return tide_nbc_reduce(s, a->sbuf, a->rbuf, a->count, a->root);
+    case TIDE_CK_ALLREDUCE: return tide_nbc_allreduce(s, a->sbuf, a->rbuf, a->count);
+    case TIDE_CK_RSCATTER: return tide_nbc_reduce_scatter(s, a->sbuf, a->rbuf, a->rb);
+    case TIDE_CK_SCAN:
+    case TIDE_CK_EXSCAN:
+        return tide_nbc_scan(s, a->sbuf, a->rbuf, a->count, a->kind == TIDE_CK_EXSCAN);
+    default: break;
+    }
+    if (!(v = tide_cargs_regular(p, a->blk))) /* regular ones as v variants */
+        return -ENOMEM;
+    int me = tide_sched_comm(s)->rank;
+    switch (a->kind) {
+    case TIDE_CK_GATHER:
+        rc = a->blk ? tide_nbc_gatherv(s, a->sbuf, a->blk, a->rbuf, v, v + p, a->root) : 0;
+        break;
+    case TIDE_CK_SCATTER:
+        rc = a->blk ? tide_nbc_scatterv(s, a->sbuf, v, v + p, a->rbuf, a->blk, a->root) : 0;
+        break;
+    case TIDE_CK_ALLGATHER: rc = tide_nbc_allgatherv(s, a->rbuf, v, v + p); break;
+    default: rc = tide_nbc_alltoallv(s, a->sbuf, v, v + p, a->rbuf, v, v + p); break;
+    }
+    (void)me;
+    free(v);
+    return rc;
+}
+
+static void tide_cop_stage_out(void *arg, int err)
+{
+    (void)err;
+    tide_stage_out(arg);
+}
+
+static void tide_cop_unref_lay(void *arg)
+{
+    tide_p2p_layout_unref(arg);
+}
+
+/* Build the schedule, hand it what the call holds, start it. */
+static int tide_cop_start(tide_cop_t *o, const tide_cargs_t *a)
+{
+    uint32_t seq = __atomic_fetch_add(&o->c->nbc_seq, 1, __ATOMIC_RELAXED);
+    int tag = (int)(TIDE_COLL_TAG_NBC | (seq & TIDE_COLL_NBC_MASK));
+    tide_sched_t *s = tide_sched_new(&o->g, tag, &o->r);
+    tide_mpi_req_t *r = s ? tide_mpi_req_new(TIDE_MPI_REQ_COLL, o->comm) : NULL;
+    int rc = r ? tide_cargs_build(s, a) : -ENOMEM;
+    if (!rc && o->st && !(rc = tide_sched_call(s, tide_cop_stage_out, o->st)) &&
+        !(rc = tide_sched_on_free(s, (void (*)(void *))tide_stage_free, o->st)))
+        o->st = NULL;
+    if (!rc && o->r.lay && !(rc = tide_sched_on_free(s, tide_cop_unref_lay, o->r.lay)))
+        o->r.lay = NULL;
+    if (rc) {
+        if (r)
+            tide_mpi_req_release(r);
+        tide_sched_free(s);
+        return tide_cop_end(o, tide_coll_fail(o->fn, o->comm, rc));
+    }
+    r->sched = s;
+    tide_sched_start(s);
+    *o->req = r->handle;
+    return tide_cop_end(o, MPI_SUCCESS);
+}
+
+int tide_cop_run(tide_cop_t *o, const tide_cargs_t *a)
+{
+    if (o->req)
+        return tide_cop_start(o, a);
+    int rc = tide_cargs_exec(&o->g, a, &o->r);
+    if (!rc)
+        tide_stage_out(o->st);
+    return tide_cop_end(o, tide_coll_fail(o->fn, o->comm, rc));
+}
+
+/* ---- the calls ---- */
+
+static int tide_bcast(const char *fn, void *buffer, int count, MPI_Datatype dt, int root,
+                      MPI_Comm comm, MPI_Request *req)
+{
+    tide_cop_t o;
+    int rc = tide_cop_begin(&o, fn, comm, req);
+    if (rc)
+        return rc;
+    if ((rc = tide_cop_intra(&o)))
+        return tide_cop_end(&o, rc);
+    tide_cargs_t a = {.kind = TIDE_CK_BCAST, .root = root};
+    rc = tide_cop_bytes(&o, count, dt, "count", "datatype", &a.blk);
+    if (!rc)
+        rc = tide_cop_root(&o, root, o.c->size);
+    if (!rc)
+        rc = tide_cop_one(&o, buffer, count, dt, o.c->rank == root ? TIDE_STAGE_IN : TIDE_STAGE_OUT,
+                          "buffer", "count", "datatype", (char **)&a.rbuf, &a.blk);
+    return rc ? tide_cop_end(&o, rc) : tide_cop_run(&o, &a);
 }
 
 int PMPI_Bcast(void *buffer, int count, MPI_Datatype datatype, int root, MPI_Comm comm)
 {
-    static const char fn[] = "MPI_Bcast";
-    tide_comm_t *c;
-    tide_coll_comm_t g;
-    size_t bytes;
-    TIDE_COLL_GET(fn, comm, c, g);
-    int rc = tide_coll_bytes(fn, comm, count, datatype, "count", "datatype", &bytes);
-    if (!rc)
-        rc = tide_coll_check_root(fn, comm, c, root);
-    if (!rc)
-        rc = tide_coll_check_buf(fn, comm, buffer, bytes, "buffer");
-    return rc ? rc : tide_coll_fail(fn, comm, tide_coll_bcast(&g, buffer, bytes, root));
+    return tide_bcast("MPI_Bcast", buffer, count, datatype, root, comm, NULL);
 }
 TIDE_MPI_WEAK(MPI_Bcast);
 
-int PMPI_Gather(const void *sendbuf, int sendcount, MPI_Datatype sendtype, void *recvbuf,
-                int recvcount, MPI_Datatype recvtype, int root, MPI_Comm comm)
+int PMPI_Ibcast(void *buffer, int count, MPI_Datatype datatype, int root, MPI_Comm comm,
+                MPI_Request *request)
 {
-    static const char fn[] = "MPI_Gather";
-    tide_comm_t *c;
-    tide_coll_comm_t g;
+    return tide_bcast("MPI_Ibcast", buffer, count, datatype, root, comm, request);
+}
+TIDE_MPI_WEAK(MPI_Ibcast);
+
+int PMPI_Ibarrier(MPI_Comm comm, MPI_Request *request)
+{
+    tide_cop_t o;
+    int rc = tide_cop_begin(&o, "MPI_Ibarrier", comm, request);
+    if (rc)
+        return rc;
+    if ((rc = tide_cop_intra(&o)))
+        return tide_cop_end(&o, rc);
+    tide_cargs_t a = {.kind = TIDE_CK_BARRIER};
+    return tide_cop_run(&o, &a);
+}
+TIDE_MPI_WEAK(MPI_Ibarrier);
+
+/* Gather and Scatter: `mine` is the per-rank side (send for gather), the
+ * root has the p blocks. */
+static int tide_gather(const char *fn, const void *sendbuf, int sendcount, MPI_Datatype sendtype,
+                       void *recvbuf, int recvcount, MPI_Datatype recvtype, int root, MPI_Comm comm,
+                       MPI_Request *req)
+{
+    tide_cop_t o;
     size_t sb = 0, rb = 0;
-    TIDE_COLL_GET(fn, comm, c, g);
-    int rc = tide_coll_check_root(fn, comm, c, root);
-    int inplace = c->rank == root && sendbuf == MPI_IN_PLACE;
+    int rc = tide_cop_begin(&o, fn, comm, req);
+    if (rc)
+        return rc;
+    if ((rc = tide_cop_intra(&o)))
+        return tide_cop_end(&o, rc);
+    rc = tide_cop_root(&o, root, o.c->size);
+    int isroot = o.c->rank == root, inplace = isroot && sendbuf == MPI_IN_PLACE;
+    tide_cargs_t a = {.kind = TIDE_CK_GATHER, .root = root};
     if (!rc && !inplace)
-        rc = tide_coll_bytes(fn, comm, sendcount, sendtype, "sendcount", "sendtype", &sb);
-    if (!rc && !inplace)
-        rc = tide_coll_check_buf(fn, comm, sendbuf, sb, "sendbuf");
-    if (!rc && c->rank == root)
-        rc = tide_coll_bytes(fn, comm, recvcount, recvtype, "recvcount", "recvtype", &rb);
-    if (!rc && c->rank == root)
-        rc = tide_coll_check_buf(fn, comm, recvbuf, rb, "recvbuf");
-    if (!rc && c->rank == root && !inplace && sb != rb)
+        rc = tide_cop_one(&o, sendbuf, sendcount, sendtype, TIDE_STAGE_IN, "sendbuf", "sendcount",
+                          "sendtype", (char **)&a.sbuf, &sb);
+    if (!rc && isroot)
+        rc = tide_cop_bytes(&o, recvcount, recvtype, "recvcount", "recvtype", &rb);
+    if (!rc && isroot)
+        rc = tide_cop_buf(&o, recvbuf, rb, "recvbuf");
+    if (!rc && isroot && !inplace && sb != rb)
         rc = tide_mpi_error(comm, fn, MPI_ERR_TRUNCATE,
                             "the root's sendcount/sendtype (%zu bytes) and recvcount/recvtype "
                             "(%zu bytes) differ",
                             sb, rb);
-    if (rc)
-        return rc;
-    size_t blk = c->rank == root ? rb : sb;
-    return tide_coll_fail(fn, comm,
-                          tide_coll_gather(&g, inplace ? NULL : sendbuf, recvbuf, blk, root));
+    if (!rc && isroot && rb)
+        rc = tide_cop_regular(&o, recvbuf, o.c->size, recvcount, recvtype,
+                              inplace ? TIDE_STAGE_INOUT : TIDE_STAGE_OUT, (char **)&a.rbuf);
+    a.blk = isroot ? rb : sb;
+    return rc ? tide_cop_end(&o, rc) : tide_cop_run(&o, &a);
+}
+
+int PMPI_Gather(const void *sendbuf, int sendcount, MPI_Datatype sendtype, void *recvbuf,
+                int recvcount, MPI_Datatype recvtype, int root, MPI_Comm comm)
+{
+    return tide_gather("MPI_Gather", sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype,
+                       root, comm, NULL);
 }
 TIDE_MPI_WEAK(MPI_Gather);
 
-/* The root's side of Gatherv/Scatterv: check the datatype, counts,
- * displacements and buffer, and turn them into byte sizes and offsets
- * (*out: 2 * size entries, sizes then offsets; the caller frees it).
- * own_what names the root's own contribution ("send"/"receive"), whose
- * own_bytes must equal counts[root]; NULL with MPI_IN_PLACE. */
-static int tide_coll_root_vector(const char *fn, MPI_Comm comm, tide_comm_t *c, int root,
-                                 const int counts[], const int displs[], MPI_Datatype dt,
-                                 const void *buf, const char *counts_name, const char *dt_name,
-                                 const char *buf_name, const char *own_what, size_t own_bytes,
-                                 size_t **out)
+int PMPI_Igather(const void *sendbuf, int sendcount, MPI_Datatype sendtype, void *recvbuf,
+                 int recvcount, MPI_Datatype recvtype, int root, MPI_Comm comm,
+                 MPI_Request *request)
 {
-    size_t esz = 0, *v = NULL;
-    int rc = tide_coll_bytes(fn, comm, 0, dt, counts_name, dt_name, &esz);
-    esz = (size_t)tide_dt_size(dt);
-    if (!rc && !displs)
-        rc = tide_mpi_error(comm, fn, MPI_ERR_ARG, "argument displs is a NULL pointer");
-    if (!rc && !(v = malloc(2 * (size_t)c->size * sizeof(*v))))
-        rc = tide_coll_fail(fn, comm, -ENOMEM);
-    if (!rc)
-        rc = tide_coll_vec(fn, comm, c->size, counts, displs, esz, counts_name, v, v + c->size);
-    for (int i = 0; !rc && i < c->size; i++)
-        rc = tide_coll_check_buf(fn, comm, buf, v[i], buf_name);
-    if (!rc && own_what && own_bytes != v[root])
-        rc = tide_mpi_error(comm, fn, MPI_ERR_TRUNCATE,
-                            "the root's %s (%zu bytes) and %s[root] (%zu bytes) differ", own_what,
-                            own_bytes, counts_name, v[root]);
-    if (rc) {
-        free(v);
+    return tide_gather("MPI_Igather", sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype,
+                       root, comm, request);
+}
+TIDE_MPI_WEAK(MPI_Igather);
+
+static int tide_scatter(const char *fn, const void *sendbuf, int sendcount, MPI_Datatype sendtype,
+                        void *recvbuf, int recvcount, MPI_Datatype recvtype, int root,
+                        MPI_Comm comm, MPI_Request *req)
+{
+    tide_cop_t o;
+    size_t sb = 0, rb = 0;
+    int rc = tide_cop_begin(&o, fn, comm, req);
+    if (rc)
         return rc;
+    if ((rc = tide_cop_intra(&o)))
+        return tide_cop_end(&o, rc);
+    rc = tide_cop_root(&o, root, o.c->size);
+    int isroot = o.c->rank == root, inplace = isroot && recvbuf == MPI_IN_PLACE;
+    tide_cargs_t a = {.kind = TIDE_CK_SCATTER, .root = root};
+    if (!rc && !inplace)
+        rc = tide_cop_one(&o, recvbuf, recvcount, recvtype, TIDE_STAGE_OUT, "recvbuf", "recvcount",
+                          "recvtype", (char **)&a.rbuf, &rb);
+    if (!rc && isroot)
+        rc = tide_cop_bytes(&o, sendcount, sendtype, "sendcount", "sendtype", &sb);
+    if (!rc && isroot)
+        rc = tide_cop_buf(&o, sendbuf, sb, "sendbuf");
+    if (!rc && isroot && !inplace && sb != rb)
+        rc = tide_mpi_error(comm, fn, MPI_ERR_TRUNCATE,
+                            "the root's sendcount/sendtype (%zu bytes) and recvcount/recvtype "
+                            "(%zu bytes) differ",
+                            sb, rb);
+    if (!rc && isroot && sb)
+        rc = tide_cop_regular(&o, sendbuf, o.c->size, sendcount, sendtype, TIDE_STAGE_IN,
+                              (char **)&a.sbuf);
+    a.blk = isroot ? sb : rb;
+    return rc ? tide_cop_end(&o, rc) : tide_cop_run(&o, &a);
+}
+
+int PMPI_Scatter(const void *sendbuf, int sendcount, MPI_Datatype sendtype, void *recvbuf,
+                 int recvcount, MPI_Datatype recvtype, int root, MPI_Comm comm)
+{
+    return tide_scatter("MPI_Scatter", sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype,
+                        root, comm, NULL);
+}
+TIDE_MPI_WEAK(MPI_Scatter);
+
+int PMPI_Iscatter(const void *sendbuf, int sendcount, MPI_Datatype sendtype, void *recvbuf,
+                  int recvcount, MPI_Datatype recvtype, int root, MPI_Comm comm,
+                  MPI_Request *request)
+{
+    return tide_scatter("MPI_Iscatter", sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype,
+                        root, comm, request);
+}
+TIDE_MPI_WEAK(MPI_Iscatter);
+
+static int tide_gatherv(const char *fn, const void *sendbuf, int sendcount, MPI_Datatype sendtype,
+                        void *recvbuf, const int recvcounts[], const int displs[],
+                        MPI_Datatype recvtype, int root, MPI_Comm comm, MPI_Request *req)
+{
+    tide_cop_t o;
+    int rc = tide_cop_begin(&o, fn, comm, req);
+    if (rc)
+        return rc;
+    if ((rc = tide_cop_intra(&o)))
+        return tide_cop_end(&o, rc);
+    int p = o.c->size;
+    rc = tide_cop_root(&o, root, p);
+    int isroot = o.c->rank == root, inplace = isroot && sendbuf == MPI_IN_PLACE;
+    tide_cargs_t a = {.kind = TIDE_CK_GATHERV, .root = root};
+    if (!rc && !inplace)
+        rc = tide_cop_one(&o, sendbuf, sendcount, sendtype, TIDE_STAGE_IN, "sendbuf", "sendcount",
+                          "sendtype", (char **)&a.sbuf, &a.own);
+    if (!rc && isroot) {
+        size_t *v = tide_cop_vec(&o, 2 * (size_t)p);
+        rc = v ? tide_cop_vector(&o, recvbuf, p, recvcounts, displs, NULL, recvtype,
+                                 inplace ? TIDE_STAGE_INOUT : TIDE_STAGE_OUT, "recvcounts",
+                                 "recvbuf", (char **)&a.rbuf, v)
+               : tide_coll_fail(fn, comm, -ENOMEM);
+        a.rb = v, a.rd = v + p;
+        if (!rc && !inplace && a.own != v[root])
+            rc = tide_mpi_error(comm, fn, MPI_ERR_TRUNCATE,
+                                "the root's send (%zu bytes) and recvcounts[root] (%zu bytes) "
+                                "differ",
+                                a.own, v[root]);
     }
-    *out = v;
-    return MPI_SUCCESS;
+    return rc ? tide_cop_end(&o, rc) : tide_cop_run(&o, &a);
 }
 
 int PMPI_Gatherv(const void *sendbuf, int sendcount, MPI_Datatype sendtype, void *recvbuf,
                  const int recvcounts[], const int displs[], MPI_Datatype recvtype, int root,
                  MPI_Comm comm)
 {
-    static const char fn[] = "MPI_Gatherv";
-    tide_comm_t *c;
-    tide_coll_comm_t g;
-    size_t sb = 0, *v = NULL;
-    TIDE_COLL_GET(fn, comm, c, g);
-    int rc = tide_coll_check_root(fn, comm, c, root);
-    int isroot = c->rank == root, inplace = isroot && sendbuf == MPI_IN_PLACE;
-    if (!rc && !inplace)
-        rc = tide_coll_bytes(fn, comm, sendcount, sendtype, "sendcount", "sendtype", &sb);
-    if (!rc && !inplace)
-        rc = tide_coll_check_buf(fn, comm, sendbuf, sb, "sendbuf");
-    if (!rc && isroot)
-        rc = tide_coll_root_vector(fn, comm, c, root, recvcounts, displs, recvtype, recvbuf,
-                                   "recvcounts", "recvtype", "recvbuf", inplace ? NULL : "send", sb,
-                                   &v);
-    if (!rc)
-        rc = tide_coll_fail(fn, comm,
-                            tide_coll_gatherv(&g, inplace ? NULL : sendbuf, sb, recvbuf, v,
-                                              v ? v + c->size : NULL, root));
-    free(v);
-    return rc;
+    return tide_gatherv("MPI_Gatherv", sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs,
+                        recvtype, root, comm, NULL);
 }
 TIDE_MPI_WEAK(MPI_Gatherv);
 
-int PMPI_Scatter(const void *sendbuf, int sendcount, MPI_Datatype sendtype, void *recvbuf,
-                 int recvcount, MPI_Datatype recvtype, int root, MPI_Comm comm)
+int PMPI_Igatherv(const void *sendbuf, int sendcount, MPI_Datatype sendtype, void *recvbuf,
+                  const int recvcounts[], const int displs[], MPI_Datatype recvtype, int root,
+                  MPI_Comm comm, MPI_Request *request)
 {
-    static const char fn[] = "MPI_Scatter";
-    tide_comm_t *c;
-    tide_coll_comm_t g;
-    size_t sb = 0, rb = 0;
-    TIDE_COLL_GET(fn, comm, c, g);
-    int rc = tide_coll_check_root(fn, comm, c, root);
-    int isroot = c->rank == root, inplace = isroot && recvbuf == MPI_IN_PLACE;
-    if (!rc && !inplace)
-        rc = tide_coll_bytes(fn, comm, recvcount, recvtype, "recvcount", "recvtype", &rb);
-    if (!rc && !inplace)
-        rc = tide_coll_check_buf(fn, comm, recvbuf, rb, "recvbuf");
-    if (!rc && isroot)
-        rc = tide_coll_bytes(fn, comm, sendcount, sendtype, "sendcount", "sendtype", &sb);
-    if (!rc && isroot)
-        rc = tide_coll_check_buf(fn, comm, sendbuf, sb, "sendbuf");
-    if (!rc && isroot && !inplace && sb != rb)
-        rc = tide_mpi_error(comm, fn, MPI_ERR_TRUNCATE,
-                            "the root's sendcount/sendtype (%zu bytes) and recvcount/recvtype "
-                            "(%zu bytes) differ",
-                            sb, rb);
+    return tide_gatherv("MPI_Igatherv", sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs,
+                        recvtype, root, comm, request);
+}
+TIDE_MPI_WEAK(MPI_Igatherv);
+
+static int tide_scatterv(const char *fn, const void *sendbuf, const int sendcounts[],
+                         const int displs[], MPI_Datatype sendtype, void *recvbuf, int recvcount,
+                         MPI_Datatype recvtype, int root, MPI_Comm comm, MPI_Request *req)
+{
+    tide_cop_t o;
+    int rc = tide_cop_begin(&o, fn, comm, req);
     if (rc)
         return rc;
-    return tide_coll_fail(
-        fn, comm, tide_coll_scatter(&g, sendbuf, inplace ? NULL : recvbuf, isroot ? sb : rb, root));
+    if ((rc = tide_cop_intra(&o)))
+        return tide_cop_end(&o, rc);
+    int p = o.c->size;
+    rc = tide_cop_root(&o, root, p);
+    int isroot = o.c->rank == root, inplace = isroot && recvbuf == MPI_IN_PLACE;
+    tide_cargs_t a = {.kind = TIDE_CK_SCATTERV, .root = root};
+    if (!rc && !inplace)
+        rc = tide_cop_one(&o, recvbuf, recvcount, recvtype, TIDE_STAGE_OUT, "recvbuf", "recvcount",
+                          "recvtype", (char **)&a.rbuf, &a.own);
+    if (!rc && isroot) {
+        size_t *v = tide_cop_vec(&o, 2 * (size_t)p);
+        rc = v ? tide_cop_vector(&o, sendbuf, p, sendcounts, displs, NULL, sendtype, TIDE_STAGE_IN,
+                                 "sendcounts", "sendbuf", (char **)&a.sbuf, v)
+               : tide_coll_fail(fn, comm, -ENOMEM);
+        a.sb = v, a.sd = v + p;
+        if (!rc && !inplace && a.own != v[root])
+            rc = tide_mpi_error(comm, fn, MPI_ERR_TRUNCATE,
+                                "the root's receive (%zu bytes) and sendcounts[root] (%zu bytes) "
+                                "differ",
+                                a.own, v[root]);
+    }
+    return rc ? tide_cop_end(&o, rc) : tide_cop_run(&o, &a);
 }
-TIDE_MPI_WEAK(MPI_Scatter);
 
 int PMPI_Scatterv(const void *sendbuf, const int sendcounts[], const int displs[],
                   MPI_Datatype sendtype, void *recvbuf, int recvcount, MPI_Datatype recvtype,
                   int root, MPI_Comm comm)
 {
-    static const char fn[] = "MPI_Scatterv";
-    tide_comm_t *c;
-    tide_coll_comm_t g;
-    size_t rb = 0, *v = NULL;
-    TIDE_COLL_GET(fn, comm, c, g);
-    int rc = tide_coll_check_root(fn, comm, c, root);
-    int isroot = c->rank == root, inplace = isroot && recvbuf == MPI_IN_PLACE;
-    if (!rc && !inplace)
-        rc = tide_coll_bytes(fn, comm, recvcount, recvtype, "recvcount", "recvtype", &rb);
-    if (!rc && !inplace)
-        rc = tide_coll_check_buf(fn, comm, recvbuf, rb, "recvbuf");
-    if (!rc && isroot)
-        rc = tide_coll_root_vector(fn, comm, c, root, sendcounts, displs, sendtype, sendbuf,
-                                   "sendcounts", "sendtype", "sendbuf", inplace ? NULL : "receive",
-                                   rb, &v);
-    if (!rc)
-        rc = tide_coll_fail(fn, comm,
-                            tide_coll_scatterv(&g, sendbuf, v, v ? v + c->size : NULL,
-                                               inplace ? NULL : recvbuf, rb, root));
-    free(v);
-    return rc;
+    return tide_scatterv("MPI_Scatterv", sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount,
+                         recvtype, root, comm, NULL);
 }
 TIDE_MPI_WEAK(MPI_Scatterv);
 
-int PMPI_Allgather(const void *sendbuf, int sendcount, MPI_Datatype sendtype, void *recvbuf,
-                   int recvcount, MPI_Datatype recvtype, MPI_Comm comm)
+int PMPI_Iscatterv(const void *sendbuf, const int sendcounts[], const int displs[],
+                   MPI_Datatype sendtype, void *recvbuf, int recvcount, MPI_Datatype recvtype,
+                   int root, MPI_Comm comm, MPI_Request *request)
 {
-    static const char fn[] = "MPI_Allgather";
-    tide_comm_t *c;
-    tide_coll_comm_t g;
+    return tide_scatterv("MPI_Iscatterv", sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount,
+                         recvtype, root, comm, request);
+}
+TIDE_MPI_WEAK(MPI_Iscatterv);
+
+static int tide_allgather(const char *fn, const void *sendbuf, int sendcount, MPI_Datatype sendtype,
+                          void *recvbuf, int recvcount, MPI_Datatype recvtype, MPI_Comm comm,
+                          MPI_Request *req)
+{
+    tide_cop_t o;
     size_t sb = 0, rb = 0;
-    TIDE_COLL_GET(fn, comm, c, g);
+    char *sp = NULL;
+    int rc = tide_cop_begin(&o, fn, comm, req);
+    if (rc || (rc = tide_cop_intra(&o)))
+        return tide_cop_end(&o, rc);
     int inplace = sendbuf == MPI_IN_PLACE;
-    int rc = tide_coll_bytes(fn, comm, recvcount, recvtype, "recvcount", "recvtype", &rb);
+    tide_cargs_t a = {.kind = TIDE_CK_ALLGATHER};
+    rc = tide_cop_bytes(&o, recvcount, recvtype, "recvcount", "recvtype", &rb);
     if (!rc)
-        rc = tide_coll_check_buf(fn, comm, recvbuf, rb, "recvbuf");
+        rc = tide_cop_buf(&o, recvbuf, rb, "recvbuf");
     if (!rc && !inplace)
-        rc = tide_coll_bytes(fn, comm, sendcount, sendtype, "sendcount", "sendtype", &sb);
-    if (!rc && !inplace)
-        rc = tide_coll_check_buf(fn, comm, sendbuf, sb, "sendbuf");
+        rc = tide_cop_one(&o, sendbuf, sendcount, sendtype, TIDE_STAGE_IN, "sendbuf", "sendcount",
+                          "sendtype", &sp, &sb);
     if (!rc && !inplace && sb != rb)
         rc = tide_mpi_error(comm, fn, MPI_ERR_TRUNCATE,
                             "sendcount/sendtype (%zu bytes) and recvcount/recvtype (%zu bytes) "
                             "differ",
                             sb, rb);
-    if (rc)
-        return rc;
-    if (!inplace && rb)
-        memcpy((char *)recvbuf + rb * (size_t)c->rank, sendbuf, rb);
-    return tide_coll_fail(fn, comm, tide_coll_allgather(&g, recvbuf, rb));
+    if (!rc && rb)
+        rc = tide_cop_regular(&o, recvbuf, o.c->size, recvcount, recvtype,
+                              inplace ? TIDE_STAGE_INOUT : TIDE_STAGE_OUT, (char **)&a.rbuf);
+    if (!rc && !inplace && rb) /* our block in place first */
+        memcpy((char *)a.rbuf + rb * (size_t)o.c->rank, sp, rb);
+    a.blk = rb;
+    return rc ? tide_cop_end(&o, rc) : tide_cop_run(&o, &a);
+}
+
+int PMPI_Allgather(const void *sendbuf, int sendcount, MPI_Datatype sendtype, void *recvbuf,
+                   int recvcount, MPI_Datatype recvtype, MPI_Comm comm)
+{
+    return tide_allgather("MPI_Allgather", sendbuf, sendcount, sendtype, recvbuf, recvcount,
+                          recvtype, comm, NULL);
 }
 TIDE_MPI_WEAK(MPI_Allgather);
+
+int PMPI_Iallgather(const void *sendbuf, int sendcount, MPI_Datatype sendtype, void *recvbuf,
+                    int recvcount, MPI_Datatype recvtype, MPI_Comm comm, MPI_Request *request)
+{
+    return tide_allgather("MPI_Iallgather", sendbuf, sendcount, sendtype, recvbuf, recvcount,
+                          recvtype, comm, request);
+}
+TIDE_MPI_WEAK(MPI_Iallgather);
+
+static int tide_allgatherv(const char *fn, const void *sendbuf, int sendcount,
+                           MPI_Datatype sendtype, void *recvbuf, const int recvcounts[],
+                           const int displs[], MPI_Datatype recvtype, MPI_Comm comm,
+                           MPI_Request *req)
+{
+    tide_cop_t o;
+    size_t sb = 0, *v = NULL;
+    char *sp = NULL;
+    int rc = tide_cop_begin(&o, fn, comm, req);
+    if (rc || (rc = tide_cop_intra(&o)))
+        return tide_cop_end(&o, rc);
+    int p = o.c->size, me = o.c->rank, inplace = sendbuf == MPI_IN_PLACE;
+    tide_cargs_t a = {.kind = TIDE_CK_ALLGATHERV};
+    if (!inplace)
+        rc = tide_cop_one(&o, sendbuf, sendcount, sendtype, TIDE_STAGE_IN, "sendbuf", "sendcount",
+                          "sendtype", &sp, &sb);
+    if (!rc && !(v = tide_cop_vec(&o, 2 * (size_t)p)))
+        rc = tide_coll_fail(fn, comm, -ENOMEM);
+    if (!rc)
+        rc = tide_cop_vector(&o, recvbuf, p, recvcounts, displs, NULL, recvtype,
+                             inplace ? TIDE_STAGE_INOUT : TIDE_STAGE_OUT, "recvcounts", "recvbuf",
+                             (char **)&a.rbuf, v);
+    if (!rc && !inplace && sb != v[me])
+        rc = tide_mpi_error(comm, fn, MPI_ERR_TRUNCATE,
+                            "sendcount/sendtype (%zu bytes) and recvcounts[rank] (%zu bytes) "
+                            "differ",
+                            sb, v[me]);
+    if (!rc && !inplace && sb)
+        memcpy((char *)a.rbuf + v[p + me], sp, sb);
+    a.rb = v, a.rd = v ? v + p : NULL;
+    return rc ? tide_cop_end(&o, rc) : tide_cop_run(&o, &a);
+}
 
 int PMPI_Allgatherv(const void *sendbuf, int sendcount, MPI_Datatype sendtype, void *recvbuf,
                     const int recvcounts[], const int displs[], MPI_Datatype recvtype,
                     MPI_Comm comm)
 {
-    static const char fn[] = "MPI_Allgatherv";
-    tide_comm_t *c;
-    tide_coll_comm_t g;
-    size_t sb = 0, rsz = 0, *v = NULL;
-    TIDE_COLL_GET(fn, comm, c, g);
-    int inplace = sendbuf == MPI_IN_PLACE;
-    int rc = tide_coll_bytes(fn, comm, 0, recvtype, "recvcounts", "recvtype", &rsz);
-    rsz = (size_t)tide_dt_size(recvtype);
-    if (!rc && !inplace)
-        rc = tide_coll_bytes(fn, comm, sendcount, sendtype, "sendcount", "sendtype", &sb);
-    if (!rc && !inplace)
-        rc = tide_coll_check_buf(fn, comm, sendbuf, sb, "sendbuf");
-    if (!rc && !displs)
-        rc = tide_mpi_error(comm, fn, MPI_ERR_ARG, "argument displs is a NULL pointer");
-    if (!rc && !(v = malloc(2 * (size_t)c->size * sizeof(*v))))
-        rc = tide_coll_fail(fn, comm, -ENOMEM);
-    if (!rc)
-        rc =
-            tide_coll_vec(fn, comm, c->size, recvcounts, displs, rsz, "recvcounts", v, v + c->size);
-    for (int i = 0; !rc && i < c->size; i++)
-        rc = tide_coll_check_buf(fn, comm, recvbuf, v[i], "recvbuf");
-    if (!rc && !inplace && sb != v[c->rank])
-        rc = tide_mpi_error(comm, fn, MPI_ERR_TRUNCATE,
-                            "sendcount/sendtype (%zu bytes) and recvcounts[rank] (%zu bytes) "
-                            "differ",
-                            sb, v[c->rank]);
-    if (!rc && !inplace && sb)
-        memcpy((char *)recvbuf + v[c->size + c->rank], sendbuf, sb);
-    if (!rc)
-        rc = tide_coll_fail(fn, comm, tide_coll_allgatherv(&g, recvbuf, v, v + c->size));
-    free(v);
-    return rc;
+    return tide_allgatherv("MPI_Allgatherv", sendbuf, sendcount, sendtype, recvbuf, recvcounts,
+                           displs, recvtype, comm, NULL);
 }
 TIDE_MPI_WEAK(MPI_Allgatherv);
 
-int PMPI_Alltoall(const void *sendbuf, int sendcount, MPI_Datatype sendtype, void *recvbuf,
-                  int recvcount, MPI_Datatype recvtype, MPI_Comm comm)
+int PMPI_Iallgatherv(const void *sendbuf, int sendcount, MPI_Datatype sendtype, void *recvbuf,
+                     const int recvcounts[], const int displs[], MPI_Datatype recvtype,
+                     MPI_Comm comm, MPI_Request *request)
 {
-    static const char fn[] = "MPI_Alltoall";
-    tide_comm_t *c;
-    tide_coll_comm_t g;
+    return tide_allgatherv("MPI_Iallgatherv", sendbuf, sendcount, sendtype, recvbuf, recvcounts,
+                           displs, recvtype, comm, request);
+}
+TIDE_MPI_WEAK(MPI_Iallgatherv);
+
+static int tide_alltoall(const char *fn, const void *sendbuf, int sendcount, MPI_Datatype sendtype,
+                         void *recvbuf, int recvcount, MPI_Datatype recvtype, MPI_Comm comm,
+                         MPI_Request *req)
+{
+    tide_cop_t o;
     size_t sb = 0, rb = 0;
-    TIDE_COLL_GET(fn, comm, c, g);
-    int inplace = sendbuf == MPI_IN_PLACE;
-    int rc = tide_coll_bytes(fn, comm, recvcount, recvtype, "recvcount", "recvtype", &rb);
+    int rc = tide_cop_begin(&o, fn, comm, req);
+    if (rc || (rc = tide_cop_intra(&o)))
+        return tide_cop_end(&o, rc);
+    int p = o.c->size, inplace = sendbuf == MPI_IN_PLACE;
+    tide_cargs_t a = {.kind = TIDE_CK_ALLTOALL};
+    rc = tide_cop_bytes(&o, recvcount, recvtype, "recvcount", "recvtype", &rb);
     if (!rc)
-        rc = tide_coll_check_buf(fn, comm, recvbuf, rb, "recvbuf");
+        rc = tide_cop_buf(&o, recvbuf, rb, "recvbuf");
     if (!rc && !inplace)
-        rc = tide_coll_bytes(fn, comm, sendcount, sendtype, "sendcount", "sendtype", &sb);
+        rc = tide_cop_bytes(&o, sendcount, sendtype, "sendcount", "sendtype", &sb);
     if (!rc && !inplace)
-        rc = tide_coll_check_buf(fn, comm, sendbuf, sb, "sendbuf");
+        rc = tide_cop_buf(&o, sendbuf, sb, "sendbuf");
     if (!rc && !inplace && sb != rb)
         rc = tide_mpi_error(comm, fn, MPI_ERR_TRUNCATE,
                             "sendcount/sendtype (%zu bytes) and recvcount/recvtype (%zu bytes) "
                             "differ",
                             sb, rb);
-    if (rc)
-        return rc;
-    return tide_coll_fail(fn, comm, tide_coll_alltoall(&g, inplace ? NULL : sendbuf, recvbuf, rb));
+    if (!rc && !inplace && sb)
+        rc = tide_cop_regular(&o, sendbuf, p, sendcount, sendtype, TIDE_STAGE_IN, (char **)&a.sbuf);
+    if (!rc && rb)
+        rc = tide_cop_regular(&o, recvbuf, p, recvcount, recvtype,
+                              inplace ? TIDE_STAGE_INOUT : TIDE_STAGE_OUT, (char **)&a.rbuf);
+    a.blk = rb;
+    if (rc || rb == 0)
+        return tide_cop_end(&o, rc);
+    return tide_cop_run(&o, &a);
+}
+
+int PMPI_Alltoall(const void *sendbuf, int sendcount, MPI_Datatype sendtype, void *recvbuf,
+                  int recvcount, MPI_Datatype recvtype, MPI_Comm comm)
+{
+    return tide_alltoall("MPI_Alltoall", sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype,
+                         comm, NULL);
 }
 TIDE_MPI_WEAK(MPI_Alltoall);
 
-/* Alltoallv and Alltoallw share this: byte counts and offsets per peer. */
-static int tide_coll_alltoall_bytes(const char *fn, MPI_Comm comm, tide_comm_t *c,
-                                    tide_coll_comm_t *g, const void *sendbuf, size_t *v,
-                                    void *recvbuf)
+int PMPI_Ialltoall(const void *sendbuf, int sendcount, MPI_Datatype sendtype, void *recvbuf,
+                   int recvcount, MPI_Datatype recvtype, MPI_Comm comm, MPI_Request *request)
 {
-    int p = c->size, inplace = sendbuf == MPI_IN_PLACE;
-    for (int i = 0; i < p; i++) {
-        int rc = tide_coll_check_buf(fn, comm, recvbuf, v[2 * p + i], "recvbuf");
-        if (!rc && !inplace)
-            rc = tide_coll_check_buf(fn, comm, sendbuf, v[i], "sendbuf");
-        if (rc)
-            return rc;
-    }
-    if (!inplace && v[c->rank] != v[2 * p + c->rank])
-        return tide_mpi_error(comm, fn, MPI_ERR_TRUNCATE,
-                              "what we send to ourselves (%zu bytes) and receive from ourselves "
-                              "(%zu bytes) differ",
-                              v[c->rank], v[2 * p + c->rank]);
-    return tide_coll_fail(
-        fn, comm,
-        tide_coll_alltoallv(g, inplace ? NULL : sendbuf, v, v + p, recvbuf, v + 2 * p, v + 3 * p));
+    return tide_alltoall("MPI_Ialltoall", sendbuf, sendcount, sendtype, recvbuf, recvcount,
+                         recvtype, comm, request);
+}
+TIDE_MPI_WEAK(MPI_Ialltoall);
+
+/* Alltoallv and Alltoallw: types NULL means one type per side (v). */
+static int tide_alltoallw(const char *fn, const void *sendbuf, const int sendcounts[],
+                          const int sdispls[], const MPI_Datatype *sendtypes, MPI_Datatype sendtype,
+                          void *recvbuf, const int recvcounts[], const int rdispls[],
+                          const MPI_Datatype *recvtypes, MPI_Datatype recvtype, MPI_Comm comm,
+                          MPI_Request *req)
+{
+    tide_cop_t o;
+    size_t *v = NULL;
+    int rc = tide_cop_begin(&o, fn, comm, req);
+    if (rc || (rc = tide_cop_intra(&o)))
+        return tide_cop_end(&o, rc);
+    int p = o.c->size, me = o.c->rank, inplace = sendbuf == MPI_IN_PLACE,
+        w = fn[strlen(fn) - 1] == 'w';
+    tide_cargs_t a = {.kind = TIDE_CK_ALLTOALLV};
+    if (w && !recvtypes)
+        rc = tide_mpi_error(comm, fn, MPI_ERR_ARG, "argument recvtypes is a NULL pointer");
+    if (!rc && w && !inplace && !sendtypes)
+        rc = tide_mpi_error(comm, fn, MPI_ERR_ARG, "argument sendtypes is a NULL pointer");
+    if (!rc && !(v = tide_cop_vec(&o, 4 * (size_t)p)))
+        rc = tide_coll_fail(fn, comm, -ENOMEM);
+    if (!rc)
+        rc = tide_cop_vector(&o, recvbuf, p, recvcounts, rdispls, recvtypes, recvtype,
+                             inplace ? TIDE_STAGE_INOUT : TIDE_STAGE_OUT, "recvcounts", "recvbuf",
+                             (char **)&a.rbuf, v + 2 * p);
+    if (!rc && !inplace)
+        rc = tide_cop_vector(&o, sendbuf, p, sendcounts, sdispls, sendtypes, sendtype,
+                             TIDE_STAGE_IN, "sendcounts", "sendbuf", (char **)&a.sbuf, v);
+    if (!rc && !inplace && v[me] != v[2 * p + me])
+        rc = tide_mpi_error(comm, fn, MPI_ERR_TRUNCATE,
+                            "what we send to ourselves (%zu bytes) and receive from ourselves "
+                            "(%zu bytes) differ",
+                            v[me], v[2 * p + me]);
+    if (v)
+        a.sb = v, a.sd = v + p, a.rb = v + 2 * p, a.rd = v + 3 * p;
+    return rc ? tide_cop_end(&o, rc) : tide_cop_run(&o, &a);
 }
 
 int PMPI_Alltoallv(const void *sendbuf, const int sendcounts[], const int sdispls[],
                    MPI_Datatype sendtype, void *recvbuf, const int recvcounts[],
                    const int rdispls[], MPI_Datatype recvtype, MPI_Comm comm)
 {
-    static const char fn[] = "MPI_Alltoallv";
-    tide_comm_t *c;
-    tide_coll_comm_t g;
-    size_t ssz = 0, rsz = 0, *v;
-    TIDE_COLL_GET(fn, comm, c, g);
-    int p = c->size, inplace = sendbuf == MPI_IN_PLACE;
-    int rc = tide_coll_bytes(fn, comm, 0, recvtype, "recvcounts", "recvtype", &rsz);
-    if (!rc && !inplace)
-        rc = tide_coll_bytes(fn, comm, 0, sendtype, "sendcounts", "sendtype", &ssz);
-    if (rc)
-        return rc;
-    TIDE_MPI_CHECK_PTR(fn, comm, rdispls, "rdispls");
-    if (!inplace)
-        TIDE_MPI_CHECK_PTR(fn, comm, sdispls, "sdispls");
-    if (!(v = malloc(4 * (size_t)p * sizeof(*v))))
-        return tide_coll_fail(fn, comm, -ENOMEM);
-    rc = tide_coll_vec(fn, comm, p, recvcounts, rdispls, (size_t)tide_dt_size(recvtype),
-                       "recvcounts", v + 2 * p, v + 3 * p);
-    if (!rc && !inplace)
-        rc = tide_coll_vec(fn, comm, p, sendcounts, sdispls, (size_t)tide_dt_size(sendtype),
-                           "sendcounts", v, v + p);
-    if (!rc)
-        rc = tide_coll_alltoall_bytes(fn, comm, c, &g, sendbuf, v, recvbuf);
-    free(v);
-    return rc;
+    return tide_alltoallw("MPI_Alltoallv", sendbuf, sendcounts, sdispls, NULL, sendtype, recvbuf,
+                          recvcounts, rdispls, NULL, recvtype, comm, NULL);
 }
 TIDE_MPI_WEAK(MPI_Alltoallv);
 
-/* Alltoallw: types per peer, displacements in bytes. */
-static int tide_coll_wvec(const char *fn, MPI_Comm comm, int p, const int *counts,
-                          const int *displs, const MPI_Datatype *types, const char *cname,
-                          const char *tname, size_t *bytes, size_t *offs)
+int PMPI_Ialltoallv(const void *sendbuf, const int sendcounts[], const int sdispls[],
+                    MPI_Datatype sendtype, void *recvbuf, const int recvcounts[],
+                    const int rdispls[], MPI_Datatype recvtype, MPI_Comm comm, MPI_Request *request)
 {
-    TIDE_MPI_CHECK_PTR(fn, comm, counts, cname);
-    TIDE_MPI_CHECK_PTR(fn, comm, displs, "displs");
-    TIDE_MPI_CHECK_PTR(fn, comm, types, tname);
-    for (int i = 0; i < p; i++) {
-        int rc = tide_coll_bytes(fn, comm, counts[i], types[i], cname, tname, &bytes[i]);
-        if (rc)
-            return rc;
-        offs[i] = (size_t)(ptrdiff_t)displs[i];
-    }
-    return MPI_SUCCESS;
+    return tide_alltoallw("MPI_Ialltoallv", sendbuf, sendcounts, sdispls, NULL, sendtype, recvbuf,
+                          recvcounts, rdispls, NULL, recvtype, comm, request);
 }
+TIDE_MPI_WEAK(MPI_Ialltoallv);
 
 int PMPI_Alltoallw(const void *sendbuf, const int sendcounts[], const int sdispls[],
                    const MPI_Datatype sendtypes[], void *recvbuf, const int recvcounts[],
                    const int rdispls[], const MPI_Datatype recvtypes[], MPI_Comm comm)
 {
-    static const char fn[] = "MPI_Alltoallw";
-    tide_comm_t *c;
-    tide_coll_comm_t g;
-    size_t *v;
-    TIDE_COLL_GET(fn, comm, c, g);
-    int p = c->size, inplace = sendbuf == MPI_IN_PLACE;
-    if (!(v = malloc(4 * (size_t)p * sizeof(*v))))
-        return tide_coll_fail(fn, comm, -ENOMEM);
-    int rc = tide_coll_wvec(fn, comm, p, recvcounts, rdispls, recvtypes, "recvcounts", "recvtypes",
-                            v + 2 * p, v + 3 * p);
-    if (!rc && !inplace)
-        rc = tide_coll_wvec(fn, comm, p, sendcounts, sdispls, sendtypes, "sendcounts", "sendtypes",
-                            v, v + p);
-    if (!rc)
-        rc = tide_coll_alltoall_bytes(fn, comm, c, &g, sendbuf, v, recvbuf);
-    free(v);
-    return rc;
+    return tide_alltoallw("MPI_Alltoallw", sendbuf, sendcounts, sdispls, sendtypes, 0, recvbuf,
+                          recvcounts, rdispls, recvtypes, 0, comm, NULL);
 }
 TIDE_MPI_WEAK(MPI_Alltoallw);
 
-/* Checks shared by the reductions: count, op on datatype, buffers. */
-static int tide_coll_red_args(const char *fn, MPI_Comm comm, const void *sendbuf, void *recvbuf,
-                              int count, MPI_Datatype dt, MPI_Op op, int need_recv,
-                              tide_coll_red_t *r)
+int PMPI_Ialltoallw(const void *sendbuf, const int sendcounts[], const int sdispls[],
+                    const MPI_Datatype sendtypes[], void *recvbuf, const int recvcounts[],
+                    const int rdispls[], const MPI_Datatype recvtypes[], MPI_Comm comm,
+                    MPI_Request *request)
 {
+    return tide_alltoallw("MPI_Ialltoallw", sendbuf, sendcounts, sdispls, sendtypes, 0, recvbuf,
+                          recvcounts, rdispls, recvtypes, 0, comm, request);
+}
+TIDE_MPI_WEAK(MPI_Ialltoallw);
+
+/* ---- reductions ---- */
+
+/* The reduction, the operands staged: *sb (send side, NULL when in
+ * place and own_send is 0) and *rb (receive side, if need_recv). */
+static int tide_cop_red(tide_cop_t *o, const void *sendbuf, void *recvbuf, int count,
+                        MPI_Datatype dt, MPI_Op op, int need_recv, size_t *nelem, char **sb,
+                        char **rb)
+{
+    int inplace = sendbuf == MPI_IN_PLACE;
+    size_t bytes;
     if (count < 0)
-        return tide_mpi_error(comm, fn, MPI_ERR_COUNT, "argument count (%d) is negative", count);
-    int rc = tide_op_red(fn, comm, op, dt, r);
-    if (rc)
-        return rc;
-    size_t bytes = (size_t)count * r->esize;
-    if (sendbuf != MPI_IN_PLACE)
-        rc = tide_coll_check_buf(fn, comm, sendbuf, bytes, "sendbuf");
+        return tide_mpi_error(o->comm, o->fn, MPI_ERR_COUNT, "argument count (%d) is negative",
+                              count);
+    int rc = tide_stage_red(o->fn, o->comm, op, dt, count, &o->r, nelem);
+    if (!rc && !inplace)
+        rc = tide_cop_one(o, sendbuf, count, dt, TIDE_STAGE_IN, "sendbuf", "count", "datatype", sb,
+                          &bytes);
     if (!rc && need_recv)
-        rc = tide_coll_check_buf(fn, comm, recvbuf, bytes, "recvbuf");
+        rc = tide_cop_one(o, recvbuf, count, dt, inplace ? TIDE_STAGE_INOUT : TIDE_STAGE_OUT,
+                          "recvbuf", "count", "datatype", rb, &bytes);
+    if (!rc && inplace)
+        *sb = *rb;
     return rc;
+}
+
+static int tide_reduce(const char *fn, const void *sendbuf, void *recvbuf, int count,
+                       MPI_Datatype dt, MPI_Op op, int root, MPI_Comm comm, MPI_Request *req)
+{
+    tide_cop_t o;
+    int rc = tide_cop_begin(&o, fn, comm, req);
+    if (rc || (rc = tide_cop_intra(&o)))
+        return tide_cop_end(&o, rc);
+    tide_cargs_t a = {.kind = TIDE_CK_REDUCE, .root = root};
+    rc = tide_cop_root(&o, root, o.c->size);
+    int isroot = o.c->rank == root;
+    if (!rc && !isroot && sendbuf == MPI_IN_PLACE)
+        rc = tide_mpi_error(comm, fn, MPI_ERR_BUFFER,
+                            "argument sendbuf is MPI_IN_PLACE on a rank other than the root");
+    if (!rc)
+        rc = tide_cop_red(&o, sendbuf, recvbuf, count, dt, op, isroot, &a.count, (char **)&a.sbuf,
+                          (char **)&a.rbuf);
+    return rc ? tide_cop_end(&o, rc) : tide_cop_run(&o, &a);
 }
 
 int PMPI_Reduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op,
                 int root, MPI_Comm comm)
 {
-    static const char fn[] = "MPI_Reduce";
-    tide_comm_t *c;
-    tide_coll_comm_t g;
-    tide_coll_red_t r;
-    TIDE_COLL_GET(fn, comm, c, g);
-    int rc = tide_coll_check_root(fn, comm, c, root);
-    int isroot = c->rank == root;
-    if (!rc && !isroot && sendbuf == MPI_IN_PLACE)
-        rc = tide_mpi_error(comm, fn, MPI_ERR_BUFFER,
-                            "argument sendbuf is MPI_IN_PLACE on a rank other than the root");
-    if (!rc)
-        rc = tide_coll_red_args(fn, comm, sendbuf, recvbuf, count, datatype, op, isroot, &r);
-    if (rc)
-        return rc;
-    const void *sb = sendbuf == MPI_IN_PLACE ? recvbuf : sendbuf;
-    return tide_coll_fail(fn, comm, tide_coll_reduce(&g, sb, recvbuf, (size_t)count, &r, root));
+    return tide_reduce("MPI_Reduce", sendbuf, recvbuf, count, datatype, op, root, comm, NULL);
 }
 TIDE_MPI_WEAK(MPI_Reduce);
+
+int PMPI_Ireduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op,
+                 int root, MPI_Comm comm, MPI_Request *request)
+{
+    return tide_reduce("MPI_Ireduce", sendbuf, recvbuf, count, datatype, op, root, comm, request);
+}
+TIDE_MPI_WEAK(MPI_Ireduce);
+
+/* Allreduce, Scan and Exscan. */
+static int tide_allred(const char *fn, int kind, const void *sendbuf, void *recvbuf, int count,
+                       MPI_Datatype dt, MPI_Op op, MPI_Comm comm, MPI_Request *req)
+{
+    tide_cop_t o;
+    int rc = tide_cop_begin(&o, fn, comm, req);
+    if (rc || (rc = tide_cop_intra(&o)))
+        return tide_cop_end(&o, rc);
+    tide_cargs_t a = {.kind = kind};
+    rc = tide_cop_red(&o, sendbuf, recvbuf, count, dt, op, 1, &a.count, (char **)&a.sbuf,
+                      (char **)&a.rbuf);
+    return rc ? tide_cop_end(&o, rc) : tide_cop_run(&o, &a);
+}
 
 int PMPI_Allreduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op,
                    MPI_Comm comm)
 {
-    static const char fn[] = "MPI_Allreduce";
-    tide_comm_t *c;
-    tide_coll_comm_t g;
-    tide_coll_red_t r;
-    TIDE_COLL_GET(fn, comm, c, g);
-    int rc = tide_coll_red_args(fn, comm, sendbuf, recvbuf, count, datatype, op, 1, &r);
-    if (rc)
-        return rc;
-    const void *sb = sendbuf == MPI_IN_PLACE ? recvbuf : sendbuf;
-    return tide_coll_fail(fn, comm, tide_coll_allreduce(&g, sb, recvbuf, (size_t)count, &r));
+    return tide_allred("MPI_Allreduce", TIDE_CK_ALLREDUCE, sendbuf, recvbuf, count, datatype, op,
+                       comm, NULL);
 }
 TIDE_MPI_WEAK(MPI_Allreduce);
 
-static int tide_coll_scan_common(const char *fn, const void *sendbuf, void *recvbuf, int count,
-                                 MPI_Datatype datatype, MPI_Op op, MPI_Comm comm, int exclusive)
+int PMPI_Iallreduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op,
+                    MPI_Comm comm, MPI_Request *request)
 {
-    tide_comm_t *c;
-    tide_coll_comm_t g;
-    tide_coll_red_t r;
-    TIDE_COLL_GET(fn, comm, c, g);
-    int rc = tide_coll_red_args(fn, comm, sendbuf, recvbuf, count, datatype, op, 1, &r);
-    if (rc)
-        return rc;
-    const void *sb = sendbuf == MPI_IN_PLACE ? recvbuf : sendbuf;
-    return tide_coll_fail(fn, comm, tide_coll_scan(&g, sb, recvbuf, (size_t)count, &r, exclusive));
+    return tide_allred("MPI_Iallreduce", TIDE_CK_ALLREDUCE, sendbuf, recvbuf, count, datatype, op,
+                       comm, request);
 }
+TIDE_MPI_WEAK(MPI_Iallreduce);
 
 int PMPI_Scan(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op,
               MPI_Comm comm)
 {
-    return tide_coll_scan_common("MPI_Scan", sendbuf, recvbuf, count, datatype, op, comm, 0);
+    return tide_allred("MPI_Scan", TIDE_CK_SCAN, sendbuf, recvbuf, count, datatype, op, comm, NULL);
 }
 TIDE_MPI_WEAK(MPI_Scan);
+
+int PMPI_Iscan(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op,
+               MPI_Comm comm, MPI_Request *request)
+{
+    return tide_allred("MPI_Iscan", TIDE_CK_SCAN, sendbuf, recvbuf, count, datatype, op, comm,
+                       request);
+}
+TIDE_MPI_WEAK(MPI_Iscan);
 
 int PMPI_Exscan(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op,
                 MPI_Comm comm)
 {
-    return tide_coll_scan_common("MPI_Exscan", sendbuf, recvbuf, count, datatype, op, comm, 1);
+    return tide_allred("MPI_Exscan", TIDE_CK_EXSCAN, sendbuf, recvbuf, count, datatype, op, comm,
+                       NULL);
 }
 TIDE_MPI_WEAK(MPI_Exscan);
 
-/* Reduce_scatter and Reduce_scatter_block: counts per rank in elements. */
-static int tide_coll_rscatter(const char *fn, const void *sendbuf, void *recvbuf,
-                              const size_t *counts, MPI_Datatype datatype, MPI_Op op, MPI_Comm comm,
-                              tide_comm_t *c, tide_coll_comm_t *g)
+int PMPI_Iexscan(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op,
+                 MPI_Comm comm, MPI_Request *request)
 {
-    tide_coll_red_t r;
-    size_t total = 0;
-    for (int i = 0; i < c->size; i++)
-        total += counts[i];
-    int rc = tide_op_red(fn, comm, op, datatype, &r);
-    int inplace = sendbuf == MPI_IN_PLACE;
+    return tide_allred("MPI_Iexscan", TIDE_CK_EXSCAN, sendbuf, recvbuf, count, datatype, op, comm,
+                       request);
+}
+TIDE_MPI_WEAK(MPI_Iexscan);
+
+/* Reduce_scatter(_block): counts[i] (or *block) items of dt go to rank i. */
+static int tide_rscatter(const char *fn, const void *sendbuf, void *recvbuf, const int *counts,
+                         const int *block, MPI_Datatype dt, MPI_Op op, MPI_Comm comm,
+                         MPI_Request *req)
+{
+    tide_cop_t o;
+    int rc = tide_cop_begin(&o, fn, comm, req);
+    if (rc || (rc = tide_cop_intra(&o)))
+        return tide_cop_end(&o, rc);
+    int p = o.c->size, me = o.c->rank, inplace = sendbuf == MPI_IN_PLACE;
+    long total = 0;
+    size_t per = 0, bytes, *v = tide_cop_vec(&o, (size_t)p);
+    tide_cargs_t a = {.kind = TIDE_CK_RSCATTER, .rb = v};
+    if (!v)
+        return tide_cop_end(&o, tide_coll_fail(fn, comm, -ENOMEM));
+    if (!counts && !block)
+        rc = tide_mpi_error(comm, fn, MPI_ERR_ARG, "argument recvcounts is a NULL pointer");
+    for (int i = 0; i < p && !rc; i++) {
+        int n = counts ? counts[i] : *block;
+        if (n < 0)
+            rc = counts ? tide_mpi_error(comm, fn, MPI_ERR_COUNT,
+                                         "argument recvcounts[%d] (%d) is negative", i, n)
+                        : tide_mpi_error(comm, fn, MPI_ERR_COUNT,
+                                         "argument recvcount (%d) is negative", n);
+        total += n;
+    }
+    if (!rc && total > 0x7fffffff)
+        rc = tide_mpi_error(comm, fn, MPI_ERR_COUNT,
+                            "the counts add up to %ld items, more than an int holds", total);
     if (!rc)
-        rc = tide_coll_check_buf(fn, comm, recvbuf, (inplace ? total : counts[c->rank]) * r.esize,
-                                 "recvbuf");
+        rc = tide_stage_red(fn, comm, op, dt, 1, &o.r, &per);
+    for (int i = 0; i < p && !rc; i++)
+        v[i] = per * (size_t)(counts ? counts[i] : *block);
     if (!rc && !inplace)
-        rc = tide_coll_check_buf(fn, comm, sendbuf, total * r.esize, "sendbuf");
+        rc = tide_cop_one(&o, sendbuf, (int)total, dt, TIDE_STAGE_IN, "sendbuf", "recvcounts",
+                          "datatype", (char **)&a.sbuf, &bytes);
+    if (!rc)
+        rc = tide_cop_one(&o, recvbuf, inplace ? (int)total : (counts ? counts[me] : *block), dt,
+                          inplace ? TIDE_STAGE_INOUT : TIDE_STAGE_OUT, "recvbuf", "recvcounts",
+                          "datatype", (char **)&a.rbuf, &bytes);
     if (rc || total == 0)
-        return rc;
-    return tide_coll_fail(
-        fn, comm, tide_coll_reduce_scatter(g, inplace ? NULL : sendbuf, recvbuf, counts, &r));
+        return tide_cop_end(&o, rc);
+    if (inplace)
+        a.sbuf = NULL;
+    return tide_cop_run(&o, &a);
 }
 
 int PMPI_Reduce_scatter(const void *sendbuf, void *recvbuf, const int recvcounts[],
                         MPI_Datatype datatype, MPI_Op op, MPI_Comm comm)
 {
-    static const char fn[] = "MPI_Reduce_scatter";
-    tide_comm_t *c;
-    tide_coll_comm_t g;
-    TIDE_COLL_GET(fn, comm, c, g);
-    size_t *counts = malloc((size_t)c->size * sizeof(*counts));
-    if (!counts)
-        return tide_coll_fail(fn, comm, -ENOMEM);
-    int rc = tide_coll_vec(fn, comm, c->size, recvcounts, NULL, 1, "recvcounts", counts, NULL);
-    if (!rc)
-        rc = tide_coll_rscatter(fn, sendbuf, recvbuf, counts, datatype, op, comm, c, &g);
-    free(counts);
-    return rc;
+    return tide_rscatter("MPI_Reduce_scatter", sendbuf, recvbuf, recvcounts, NULL, datatype, op,
+                         comm, NULL);
 }
 TIDE_MPI_WEAK(MPI_Reduce_scatter);
+
+int PMPI_Ireduce_scatter(const void *sendbuf, void *recvbuf, const int recvcounts[],
+                         MPI_Datatype datatype, MPI_Op op, MPI_Comm comm, MPI_Request *request)
+{
+    return tide_rscatter("MPI_Ireduce_scatter", sendbuf, recvbuf, recvcounts, NULL, datatype, op,
+                         comm, request);
+}
+TIDE_MPI_WEAK(MPI_Ireduce_scatter);
 
 int PMPI_Reduce_scatter_block(const void *sendbuf, void *recvbuf, int recvcount,
                               MPI_Datatype datatype, MPI_Op op, MPI_Comm comm)
 {
-    static const char fn[] = "MPI_Reduce_scatter_block";
-    tide_comm_t *c;
-    tide_coll_comm_t g;
-    TIDE_COLL_GET(fn, comm, c, g);
-    if (recvcount < 0)
-        return tide_mpi_error(comm, fn, MPI_ERR_COUNT, "argument recvcount (%d) is negative",
-                              recvcount);
-    size_t *counts = malloc((size_t)c->size * sizeof(*counts));
-    if (!counts)
-        return tide_coll_fail(fn, comm, -ENOMEM);
-    for (int i = 0; i < c->size; i++)
-        counts[i] = (size_t)recvcount;
-    int rc = tide_coll_rscatter(fn, sendbuf, recvbuf, counts, datatype, op, comm, c, &g);
-    free(counts);
-    return rc;
+    return tide_rscatter("MPI_Reduce_scatter_block", sendbuf, recvbuf, NULL, &recvcount, datatype,
+                         op, comm, NULL);
 }
 TIDE_MPI_WEAK(MPI_Reduce_scatter_block);
+
+int PMPI_Ireduce_scatter_block(const void *sendbuf, void *recvbuf, int recvcount,
+                               MPI_Datatype datatype, MPI_Op op, MPI_Comm comm,
+                               MPI_Request *request)
+{
+    return tide_rscatter("MPI_Ireduce_scatter_block", sendbuf, recvbuf, NULL, &recvcount, datatype,
+                         op, comm, request);
+}
+TIDE_MPI_WEAK(MPI_Ireduce_scatter_block);

@@ -3,6 +3,7 @@
  * Request_get_status and persistent requests' Start/Startall.  Waiting
  * drives the point-to-point progress engine on the calling thread. */
 #include "config.h"
+#include "coll/sched.h"
 #include "mpi/mpi_impl.h"
 #include "p2p/p2p.h"
 
@@ -69,6 +70,8 @@ void tide_mpi_req_release(tide_mpi_req_t *r)
 {
     if (r->p2p)
         tide_p2p_req_free(r->p2p);
+    if (r->sched)
+        tide_sched_free(r->sched);
     pthread_mutex_lock(&tide_req_lock);
     int idx = r->handle - 1;
     tide_req_table[idx] = NULL;
@@ -106,6 +109,8 @@ static int tide_mpi_req_is_done(const tide_mpi_req_t *r)
 {
     if (r->persistent && !r->active)
         return 1;
+    if (r->kind == TIDE_MPI_REQ_COLL)
+        return tide_sched_done(r->sched);
     return r->kind == TIDE_MPI_REQ_DONE || (r->p2p && tide_p2p_req_done(r->p2p));
 }
 
@@ -114,6 +119,11 @@ static int tide_mpi_req_is_done(const tide_mpi_req_t *r)
  * section 3.2.5). */
 static int tide_mpi_req_status(const tide_mpi_req_t *r, MPI_Status *st)
 {
+    if (r->kind == TIDE_MPI_REQ_COLL) { /* empty status (MPI 4.1 section 6.12) */
+        int err = tide_sched_error(r->sched);
+        tide_mpi_status_empty(st);
+        return err > 0 ? err : tide_mpi_errno_class(err);
+    }
     if ((r->persistent && !r->active) || !r->p2p) {
         if (st && r->kind == TIDE_MPI_REQ_DONE && !(r->persistent && !r->active)) {
             int err = st->MPI_ERROR;
@@ -198,7 +208,7 @@ void tide_mpi_req_drain_orphans(void)
     int spins = 0;
     tide_mpi_req_reap();
     while (__atomic_load_n(&tide_req_orphans, __ATOMIC_RELAXED)) {
-        if (tide_p2p_progress() == 0 && ++spins > 1000) {
+        if (tide_coll_progress() == 0 && ++spins > 1000) {
             sched_yield();
             spins = 0;
         }
@@ -209,7 +219,7 @@ void tide_mpi_req_drain_orphans(void)
 static void tide_mpi_progress_wait(int *spins)
 {
     tide_mpi_req_reap();
-    if (tide_p2p_progress() == 0 && ++*spins > 1000) {
+    if (tide_coll_progress() == 0 && ++*spins > 1000) {
         sched_yield();
         *spins = 0;
     }
@@ -226,7 +236,7 @@ int tide_mpi_test_one(MPI_Request *h, int *flag, MPI_Status *st)
     if (!r)
         return MPI_ERR_REQUEST;
     if (!tide_mpi_req_is_done(r)) {
-        tide_p2p_progress();
+        tide_coll_progress();
         if (!tide_mpi_req_is_done(r)) {
             *flag = 0;
             return MPI_SUCCESS;
@@ -356,7 +366,7 @@ int PMPI_Testall(int count, MPI_Request array_of_requests[], int *flag,
     int rc = tide_mpi_check_reqs(fn, count, array_of_requests);
     if (rc)
         return rc;
-    tide_p2p_progress();
+    tide_coll_progress();
     for (int i = 0; i < count; i++) {
         tide_mpi_req_t *r = tide_mpi_req_get(array_of_requests[i]);
         if (r && !tide_mpi_req_is_done(r)) {
@@ -398,7 +408,7 @@ static int tide_mpi_any(const char *fn, int count, MPI_Request *reqs, int *index
     unsigned start = count ? __atomic_fetch_add(&rr, 1, __ATOMIC_RELAXED) % (unsigned)count : 0;
     while ((i = tide_mpi_find_done(count, reqs, (int)start)) == -1) {
         if (!blocking) {
-            tide_p2p_progress();
+            tide_coll_progress();
             if ((i = tide_mpi_find_done(count, reqs, (int)start)) == -1) {
                 *flag = 0;
                 *index = MPI_UNDEFINED;
@@ -474,7 +484,7 @@ static int tide_mpi_some(const char *fn, int incount, MPI_Request *reqs, int *ou
                 return tide_mpi_error(comm, fn, MPI_ERR_IN_STATUS,
                                       "at least one request failed; see the statuses");
             if (n == 0)
-                tide_p2p_progress();
+                tide_coll_progress();
             return MPI_SUCCESS;
         }
         tide_mpi_progress_wait(&spins);
@@ -508,6 +518,11 @@ int PMPI_Request_free(MPI_Request *request)
     if (!r)
         return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_REQUEST,
                               "argument request (handle %d) is not a valid request", (int)*request);
+    if (r->kind == TIDE_MPI_REQ_COLL)
+        return tide_mpi_error(r->comm, fn, MPI_ERR_REQUEST,
+                              "request %d belongs to a nonblocking collective, which cannot be "
+                              "freed (MPI 4.1 section 6.12): complete it with MPI_Wait or MPI_Test",
+                              (int)*request);
     /* An operation in flight still completes; its request goes away then. */
     if (tide_mpi_req_is_done(r) || (r->persistent && !r->active)) {
         tide_mpi_req_release(r);
@@ -534,7 +549,7 @@ int PMPI_Request_get_status(MPI_Request request, int *flag, MPI_Status *status)
         return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_REQUEST,
                               "argument request (handle %d) is not a valid request", (int)request);
     if (!tide_mpi_req_is_done(r))
-        tide_p2p_progress();
+        tide_coll_progress();
     *flag = tide_mpi_req_is_done(r);
     if (*flag)
         return tide_mpi_req_error(fn, r->comm, tide_mpi_req_status(r, status), request);
