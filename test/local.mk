@@ -10,3 +10,4 @@ include test/wire/local.mk
 include test/stream/local.mk
 include test/roce/local.mk
 include test/bench/local.mk
+include test/fault/local.mk

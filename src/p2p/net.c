@@ -295,8 +295,9 @@ static void tide_p2p_zc_done(tide_stream_zc_t *zc, void *arg)
 {
     tide_p2p_zc_t *z = arg;
     (void)zc;
+    /* A stream is only aborted for a failed peer: report that failure. */
     if (z->zc.status && !z->req->status.error)
-        z->req->status.error = z->zc.status;
+        z->req->status.error = z->zc.status == -ECONNABORTED ? -ECONNRESET : z->zc.status;
     if (z->last)
         tide_p2p_req_complete(z->req);
     free(z);
