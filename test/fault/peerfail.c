@@ -148,8 +148,8 @@ static int verdict(int rc, double last_ok, double limit, int peer)
     int cls;
     MPI_Error_class(rc, &cls);
     double waited = now() - last_ok;
-    printf("rank %d: call with rank %d failed after %.1f s of silence, class %d (%s)\n", rank,
-           peer, waited, cls, cls == MPI_ERR_PROC_FAILED ? "MPI_ERR_PROC_FAILED" : "WRONG");
+    printf("rank %d: call with rank %d failed after %.1f s of silence, class %d (%s)\n", rank, peer,
+           waited, cls, cls == MPI_ERR_PROC_FAILED ? "MPI_ERR_PROC_FAILED" : "WRONG");
     fflush(stdout);
     if (cls != MPI_ERR_PROC_FAILED || waited > limit)
         return 1;
@@ -227,7 +227,7 @@ int main(int argc, char **argv)
         rc = 2;
     fflush(stdout);
     if (rc)
-        _exit(rc); /* the verdict, without waiting for anyone */
+        _exit(rc);  /* the verdict, without waiting for anyone */
     MPI_Finalize(); /* a failed peer is skipped by the final flush */
     return rc;
 }
