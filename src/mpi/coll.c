@@ -23,7 +23,7 @@ int tide_cop_begin(tide_cop_t *o, const char *fn, MPI_Comm comm, MPI_Request *re
     o->req = req;
     TIDE_MPI_CHECK_INIT(fn);
     TIDE_MPI_GET_COMM(fn, comm, o->c);
-    if (req)
+    if (fn[4] == 'I') /* MPI_I...: the nonblocking forms need a request */
         TIDE_MPI_CHECK_PTR(fn, comm, req, "request");
     tide_comm_t *c = o->c;
     o->g = (tide_coll_comm_t){c->rank, c->size, c->procs, c->self_proc, c->ctx + 1};
@@ -684,7 +684,7 @@ static int tide_alltoall(const char *fn, const void *sendbuf, int sendcount, MPI
         rc = tide_cop_regular(&o, recvbuf, p, recvcount, recvtype,
                               inplace ? TIDE_STAGE_INOUT : TIDE_STAGE_OUT, (char **)&a.rbuf);
     a.blk = rb;
-    if (rc || rb == 0)
+    if (rc || (rb == 0 && !req))
         return tide_cop_end(&o, rc);
     return tide_cop_run(&o, &a);
 }
@@ -939,7 +939,7 @@ static int tide_rscatter(const char *fn, const void *sendbuf, void *recvbuf, con
         rc = tide_cop_one(&o, recvbuf, inplace ? (int)total : (counts ? counts[me] : *block), dt,
                           inplace ? TIDE_STAGE_INOUT : TIDE_STAGE_OUT, "recvbuf", "recvcounts",
                           "datatype", (char **)&a.rbuf, &bytes);
-    if (rc || total == 0)
+    if (rc || (total == 0 && !req))
         return tide_cop_end(&o, rc);
     if (inplace)
         a.sbuf = NULL;
