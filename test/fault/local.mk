@@ -1,6 +1,6 @@
 # test/fault: what Tide survives (doc/reliability.md): link and peer faults,
 # resource bounds, the soak under injected wire faults.  MPI programs built
 # by the tests with the installed mpicc.
-EXTRA_DIST += test/fault/peerfail.c test/mpi/soak.c
-TESTS += test/fault/t-link.sh test/fault/t-soak.sh
-EXTRA_DIST += test/fault/t-link.sh test/fault/t-soak.sh
+EXTRA_DIST += test/fault/peerfail.c test/fault/flood.c test/mpi/soak.c
+TESTS += test/fault/t-link.sh test/fault/t-soak.sh test/fault/t-resource.sh
+EXTRA_DIST += test/fault/t-link.sh test/fault/t-soak.sh test/fault/t-resource.sh
