@@ -11,3 +11,4 @@ include test/stream/local.mk
 include test/roce/local.mk
 include test/bench/local.mk
 include test/fault/local.mk
+include test/hardening/local.mk
