@@ -170,6 +170,7 @@ typedef struct tide_mpi_req {
     struct tide_mpi_req *next_orphan; /* freed while in flight */
     struct tide_sched *sched;         /* TIDE_MPI_REQ_COLL */
     struct tide_greq *greq;           /* TIDE_MPI_REQ_GREQ */
+    int owns_dt;                      /* dt is our own handle (tide_mpi_req_keep_type) */
 } tide_mpi_req_t;
 
 tide_mpi_req_t *tide_mpi_req_new(tide_mpi_req_kind_t kind, MPI_Comm comm);
@@ -190,6 +191,19 @@ int tide_mpi_start_recv(const char *fn, tide_comm_t *c, void *buf, int count, MP
 int tide_mpi_wait_one(MPI_Request *h, MPI_Status *st);
 /* Test one: *flag set if complete (then as wait_one). */
 int tide_mpi_test_one(MPI_Request *h, int *flag, MPI_Status *st);
+/* Persistent requests: keep datatype dt for later MPI_Start (a handle of
+ * our own on a derived type, so MPI_Type_free does not end it).  Returns
+ * an MPI error class. */
+int tide_mpi_req_keep_type(tide_mpi_req_t *r, MPI_Datatype dt);
+/* MPI_Cancel of a request that has no point-to-point operation (p2p
+ * NULL): calls a generalized request's cancel_fn; a nonblocking collective
+ * cannot be cancelled (MPI_ERR_REQUEST).  Returns an MPI error class. */
+int tide_mpi_req_cancel(tide_mpi_req_t *r);
+/* Generalized requests (grequest.c). */
+int tide_greq_done(const tide_mpi_req_t *r);
+int tide_greq_query(const tide_mpi_req_t *r, MPI_Status *st);
+int tide_greq_cancel(const tide_mpi_req_t *r);
+int tide_greq_release(tide_mpi_req_t *r);
 /* Buffered sends (bsend.c): copy into the attached buffer and send. */
 int tide_mpi_bsend_start(const char *fn, tide_comm_t *c, const void *buf, int count,
                          MPI_Datatype dt, int dest, int tag);

@@ -4,6 +4,7 @@
  * drives the point-to-point progress engine on the calling thread. */
 #include "config.h"
 #include "coll/sched.h"
+#include "mpi/dtype.h"
 #include "mpi/mpi_impl.h"
 #include "p2p/p2p.h"
 
@@ -72,6 +73,10 @@ void tide_mpi_req_release(tide_mpi_req_t *r)
         tide_p2p_req_free(r->p2p);
     if (r->sched)
         tide_sched_free(r->sched);
+    if (r->greq)
+        tide_greq_release(r);
+    if (r->owns_dt)
+        tide_dtype_free_handle(r->dt);
     pthread_mutex_lock(&tide_req_lock);
     int idx = r->handle - 1;
     tide_req_table[idx] = NULL;
@@ -111,6 +116,8 @@ static int tide_mpi_req_is_done(const tide_mpi_req_t *r)
         return 1;
     if (r->kind == TIDE_MPI_REQ_COLL)
         return tide_sched_done(r->sched);
+    if (r->kind == TIDE_MPI_REQ_GREQ)
+        return tide_greq_done(r);
     return r->kind == TIDE_MPI_REQ_DONE || (r->p2p && tide_p2p_req_done(r->p2p));
 }
 
@@ -124,6 +131,8 @@ static int tide_mpi_req_status(const tide_mpi_req_t *r, MPI_Status *st)
         tide_mpi_status_empty(st);
         return err > 0 ? err : tide_mpi_errno_class(err);
     }
+    if (r->kind == TIDE_MPI_REQ_GREQ) /* the application's query_fn */
+        return tide_greq_query(r, st);
     if ((r->persistent && !r->active) || !r->p2p) {
         if (st && r->kind == TIDE_MPI_REQ_DONE && !(r->persistent && !r->active)) {
             int err = st->MPI_ERROR;
@@ -150,6 +159,10 @@ static int tide_mpi_req_status(const tide_mpi_req_t *r, MPI_Status *st)
 static int tide_mpi_req_finish(MPI_Request *h, tide_mpi_req_t *r, MPI_Status *st)
 {
     int err = tide_mpi_req_status(r, st);
+    if (r->greq) { /* free_fn's error is the call's if query_fn had none */
+        int ferr = tide_greq_release(r);
+        err = err ? err : ferr;
+    }
     if (r->persistent) {
         if (r->p2p) {
             tide_p2p_req_free(r->p2p);
@@ -187,7 +200,7 @@ static void tide_mpi_req_reap(void)
     tide_mpi_req_t *done = NULL, **pp = &tide_req_orphans;
     while (*pp) {
         tide_mpi_req_t *r = *pp;
-        if (r->p2p && tide_p2p_req_done(r->p2p)) {
+        if (tide_mpi_req_is_done(r)) {
             *pp = r->next_orphan;
             r->next_orphan = done;
             done = r;
@@ -508,6 +521,39 @@ int PMPI_Testsome(int incount, MPI_Request array_of_requests[], int *outcount,
                          array_of_statuses, 0);
 }
 TIDE_MPI_WEAK(MPI_Testsome);
+
+int tide_mpi_req_keep_type(tide_mpi_req_t *r, MPI_Datatype dt)
+{
+    tide_dtype_t *t = tide_dtype_get(dt);
+    r->dt = dt;
+    if (!t)
+        return MPI_SUCCESS;
+    MPI_Datatype own = tide_dtype_new_handle(t);
+    if (own == MPI_DATATYPE_NULL)
+        return tide_mpi_error(r->comm, "MPI_Start", MPI_ERR_NO_MEM,
+                              "out of datatype handles keeping the type of a persistent request");
+    r->dt = own;
+    r->owns_dt = 1;
+    return MPI_SUCCESS;
+}
+
+int tide_mpi_req_cancel(tide_mpi_req_t *r)
+{
+    if (r->kind == TIDE_MPI_REQ_COLL)
+        return tide_mpi_error(r->comm, "MPI_Cancel", MPI_ERR_REQUEST,
+                              "request %d belongs to a nonblocking collective, which cannot be "
+                              "cancelled (MPI 4.1 section 6.12)",
+                              (int)r->handle);
+    if (r->kind == TIDE_MPI_REQ_GREQ) {
+        int rc = tide_greq_cancel(r);
+        return rc ? tide_mpi_error(r->comm, "MPI_Cancel", rc,
+                                   "the cancel_fn of generalized "
+                                   "request %d failed",
+                                   (int)r->handle)
+                  : MPI_SUCCESS;
+    }
+    return MPI_SUCCESS;
+}
 
 int PMPI_Request_free(MPI_Request *request)
 {
