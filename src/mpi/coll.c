@@ -135,16 +135,16 @@ int tide_cop_regular(tide_cop_t *o, const void *buf, int n, int count, MPI_Datat
 {
     MPI_Aint extent = 0;
     tide_dt_query(dt, NULL, NULL, &extent, NULL, NULL);
-    int *counts = malloc((size_t)n * (sizeof(int) + sizeof(ptrdiff_t) + 2 * sizeof(size_t)));
-    if (!counts)
+    ptrdiff_t *offs = malloc((size_t)n * (sizeof(ptrdiff_t) + 2 * sizeof(size_t) + sizeof(int)));
+    if (!offs)
         return tide_coll_fail(o->fn, o->comm, -ENOMEM);
-    ptrdiff_t *offs = (ptrdiff_t *)(counts + n + (n & 1));
     size_t *bytes = (size_t *)(offs + n), *disp = bytes + n;
+    int *counts = (int *)(disp + n);
     for (int i = 0; i < n; i++)
         counts[i] = count, offs[i] = (ptrdiff_t)i * count * extent;
     int rc =
         tide_stage_vec(&o->st, (void *)buf, n, counts, offs, NULL, dt, dir, 1, base, bytes, disp);
-    free(counts);
+    free(offs);
     return rc ? tide_coll_fail(o->fn, o->comm, rc) : MPI_SUCCESS;
 }
 

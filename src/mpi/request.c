@@ -240,6 +240,7 @@ static void tide_mpi_progress_wait(int *spins)
 
 int tide_mpi_test_one(MPI_Request *h, int *flag, MPI_Status *st)
 {
+    tide_mpi_req_reap(); /* requests freed in flight that have completed */
     if (*h == MPI_REQUEST_NULL) {
         *flag = 1;
         tide_mpi_status_empty(st);

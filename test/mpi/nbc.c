@@ -518,6 +518,100 @@ static void test_derived(MPI_Comm comm)
     free(b), free(all), free(s);
 }
 
+/* Generalized requests: the callbacks' effects, checked. */
+typedef struct greq_state {
+    int queried, freed, tag;
+} greq_state_t;
+
+static int greq_query(void *extra, MPI_Status *st)
+{
+    greq_state_t *g = extra;
+    g->queried++;
+    st->MPI_SOURCE = 3;
+    st->MPI_TAG = g->tag;
+    MPI_Status_set_elements(st, MPI_BYTE, 42);
+    MPI_Status_set_cancelled(st, 0);
+    return MPI_SUCCESS;
+}
+
+static int greq_free(void *extra)
+{
+    ((greq_state_t *)extra)->freed++;
+    return MPI_SUCCESS;
+}
+
+static int greq_cancel(void *extra, int complete)
+{
+    (void)extra, (void)complete;
+    return MPI_SUCCESS;
+}
+
+static int greq_query_fails(void *extra, MPI_Status *st)
+{
+    (void)st;
+    ((greq_state_t *)extra)->queried++;
+    return MPI_ERR_OTHER;
+}
+
+static void test_grequest(MPI_Comm comm)
+{
+    greq_state_t g = {0, 0, 55}, h = {0, 0, 66};
+    MPI_Request q[3];
+    int flag = 1, x = rank, y = -1, count;
+    MPI_Status st;
+    OK(MPI_Grequest_start(greq_query, greq_free, greq_cancel, &g, &q[0]));
+    OK(MPI_Test(&q[0], &flag, MPI_STATUS_IGNORE));
+    CHECK(!flag && g.queried == 0 && g.freed == 0, "incomplete grequest tested done");
+    OK(MPI_Request_get_status(q[0], &flag, &st));
+    CHECK(!flag, "incomplete grequest reported done by Request_get_status");
+    OK(MPI_Grequest_complete(q[0]));
+    OK(MPI_Request_get_status(q[0], &flag, &st));
+    CHECK(flag && g.queried == 1 && g.freed == 0 && st.MPI_TAG == 55,
+          "Request_get_status: flag %d queried %d freed %d tag %d", flag, g.queried, g.freed,
+          st.MPI_TAG);
+    OK(MPI_Wait(&q[0], &st));
+    MPI_Get_count(&st, MPI_BYTE, &count);
+    CHECK(q[0] == MPI_REQUEST_NULL && g.queried == 2 && g.freed == 1, "wait: %d %d", g.queried,
+          g.freed);
+    CHECK(st.MPI_SOURCE == 3 && st.MPI_TAG == 55 && count == 42, "status %d %d %d", st.MPI_SOURCE,
+          st.MPI_TAG, count);
+    /* in a Waitall with point-to-point; completed while the others run */
+    OK(MPI_Grequest_start(greq_query, greq_free, NULL, &h, &q[0]));
+    OK(MPI_Irecv(&y, 1, MPI_INT, (rank - 1 + size) % size, 5, comm, &q[1]));
+    OK(MPI_Isend(&x, 1, MPI_INT, (rank + 1) % size, 5, comm, &q[2]));
+    OK(MPI_Grequest_complete(q[0]));
+    MPI_Status sts[3];
+    OK(MPI_Waitall(3, q, sts));
+    CHECK(h.queried == 1 && h.freed == 1 && sts[0].MPI_TAG == 66, "waitall grequest %d %d %d",
+          h.queried, h.freed, sts[0].MPI_TAG);
+    CHECK(y == (rank - 1 + size) % size, "p2p next to a grequest got %d", y);
+    /* freed before completion: free_fn waits for the completion */
+    static greq_state_t f; /* outlives the request, freed later */
+    f.freed = f.queried = 0;
+    OK(MPI_Grequest_start(greq_query, greq_free, NULL, &f, &q[0]));
+    MPI_Request keep = q[0], none = MPI_REQUEST_NULL;
+    OK(MPI_Request_free(&q[0]));
+    CHECK(q[0] == MPI_REQUEST_NULL && f.freed == 0, "free_fn ran before completion");
+    OK(MPI_Grequest_complete(keep));
+    OK(MPI_Test(&none, &flag, MPI_STATUS_IGNORE)); /* completion calls release it */
+    CHECK(f.freed == 1 && f.queried == 0, "freed grequest: free_fn %d query_fn %d", f.freed,
+          f.queried);
+    /* a failing query_fn is the error of the completion call */
+    greq_state_t e = {0, 0, 0};
+    MPI_Comm_set_errhandler(MPI_COMM_SELF, MPI_ERRORS_RETURN);
+    MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN);
+    OK(MPI_Grequest_start(greq_query_fails, greq_free, NULL, &e, &q[0]));
+    OK(MPI_Grequest_complete(q[0]));
+    int rc = MPI_Wait(&q[0], MPI_STATUS_IGNORE), cls;
+    MPI_Error_class(rc, &cls);
+    CHECK(cls == MPI_ERR_OTHER && e.queried == 1 && e.freed == 1, "failing query_fn: %d", cls);
+    rc = MPI_Grequest_complete(q[0]);
+    MPI_Error_class(rc, &cls);
+    CHECK(cls == MPI_ERR_REQUEST, "completing a freed grequest gave %d", cls);
+    MPI_Comm_set_errhandler(MPI_COMM_SELF, MPI_ERRORS_ARE_FATAL);
+    MPI_Comm_set_errhandler(comm, MPI_ERRORS_ARE_FATAL);
+}
+
 static void test_errors(MPI_Comm comm)
 {
     int x = 1, y, cls;
@@ -573,6 +667,7 @@ int main(int argc, char **argv)
         test_noncommutative(comm);
         test_derived(comm);
         test_errors(comm);
+        test_grequest(comm);
     }
     rank = wr, size = ws;
     OK(MPI_Comm_free(&dup));
