@@ -133,6 +133,19 @@ static int tide_rte_load_jobkey(void)
     return tide_rte_share_jobkey();
 }
 
+/* Added for Slurm (issue 7, test/slurm): a task that srun started as one of
+ * several but without a PMIx server (no --mpi=pmix, MpiDefault=none) would
+ * silently run as a singleton; say so, naming the fix. */
+static void tide_rte_warn_srun(void)
+{
+    const char *n = getenv("SLURM_STEP_NUM_TASKS");
+    if (n && atoi(n) > 1 && getenv("SLURM_PROCID"))
+        tide_warn("MPI_Init: started by srun as one of %s tasks but without a PMIx server: this "
+                  "process is a singleton (MPI_COMM_WORLD of size 1); run srun --mpi=pmix or set "
+                  "MpiDefault=pmix in slurm.conf",
+                  n);
+}
+
 int tide_rte_init(void)
 {
     memset(&tide_rte, 0, sizeof(tide_rte));
@@ -150,6 +163,7 @@ int tide_rte_init(void)
         }
         tide_rte_init_singleton();
         tide_log_set_identity(0);
+        tide_rte_warn_srun();
         return 0;
     }
     tide_rte_have_pmix = 1;
