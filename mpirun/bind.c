@@ -6,8 +6,10 @@
  * --bind-to core (the default while every rank has a core of its own) the
  * rank's cpu set is all hardware threads of its core; the child applies it
  * with sched_setaffinity before exec (nothing else is safe between fork and
- * exec in a threaded process).  More ranks than cores is refused, like
- * Open MPI, unless --oversubscribe, and then ranks are not bound. */
+ * exec in a threaded process); --bind-to socket widens it to the core's
+ * package.  More ranks than cores is refused, like Open MPI, unless
+ * --oversubscribe, and then ranks are not bound.  Only the ranks of this
+ * host are placed (a daemon places its own), by their local rank. */
 #include "config.h"
 #include "mpirun/mpirun.h"
 #include "util/log.h"
@@ -84,6 +86,13 @@ static void bind_describe(bind_topo_t *t, hwloc_obj_t core, tide_mpirun_rank_t *
              pkg ? pkg->logical_index : 0, cpus);
 }
 
+static void bind_describe_pkg(hwloc_obj_t pkg, tide_mpirun_rank_t *r)
+{
+    char cpus[64];
+    hwloc_bitmap_list_snprintf(cpus, sizeof(cpus), pkg->cpuset);
+    snprintf(r->where, sizeof(r->where), "bound to package %u: cpus %s", pkg->logical_index, cpus);
+}
+
 static int bind_place(bind_topo_t *t, tide_mpirun_job_t *job)
 {
     int *used = calloc((size_t)t->npkgs, sizeof(int));
@@ -91,18 +100,28 @@ static int bind_place(bind_topo_t *t, tide_mpirun_job_t *job)
         return -ENOMEM;
     for (int i = 0; i < job->np; i++) {
         tide_mpirun_rank_t *r = &job->ranks[i];
+        int li = r->local_rank;
+        if (r->host != job->myhost)
+            continue;
+        if (job->opts->bind == TIDE_MPIRUN_BIND_SOCKET)
+            li %= t->ncores; /* may share: only the package matters */
         hwloc_obj_t core = job->opts->map == TIDE_MPIRUN_MAP_SOCKET
-                               ? bind_pick_socket(t, i, used)
-                               : hwloc_get_obj_by_type(t->topo, t->core_type, (unsigned)i);
+                               ? bind_pick_socket(t, li, used)
+                               : hwloc_get_obj_by_type(t->topo, t->core_type, (unsigned)li);
         if (core == NULL) {
             free(used);
             tide_error("no core left for rank %d", i);
             return -EINVAL;
         }
+        hwloc_obj_t pkg = hwloc_get_ancestor_obj_by_type(t->topo, HWLOC_OBJ_PACKAGE, core);
+        hwloc_obj_t where = job->opts->bind == TIDE_MPIRUN_BIND_SOCKET && pkg ? pkg : core;
         CPU_ZERO(&r->cpus);
-        hwloc_cpuset_to_glibc_sched_affinity(t->topo, core->cpuset, &r->cpus, sizeof(r->cpus));
+        hwloc_cpuset_to_glibc_sched_affinity(t->topo, where->cpuset, &r->cpus, sizeof(r->cpus));
         r->bound = 1;
-        bind_describe(t, core, r);
+        if (where == core)
+            bind_describe(t, core, r);
+        else
+            bind_describe_pkg(pkg, r);
     }
     free(used);
     return 0;
@@ -124,11 +143,21 @@ static void bind_none(bind_topo_t *t, tide_mpirun_job_t *job)
     }
 }
 
-/* Refusals, with what to do about them; -EINVAL or 0. */
+static int bind_nlocal(const tide_mpirun_job_t *job)
+{
+    int n = 0;
+    for (int i = 0; i < job->np; i++)
+        n += job->ranks[i].host == job->myhost;
+    return n;
+}
+
+/* Refusals, with what to do about them; -EINVAL or 0.  A daemon never
+ * refuses for lack of cores: mpirun checked the slots already. */
 static int bind_check(const bind_topo_t *t, const tide_mpirun_job_t *job)
 {
     const tide_mpirun_opts_t *o = job->opts;
-    if (job->np <= t->ncores)
+    int nlocal = bind_nlocal(job);
+    if (nlocal <= t->ncores)
         return 0;
     if (!o->oversubscribe) {
         fprintf(stderr,
@@ -136,14 +165,14 @@ static int bind_check(const bind_topo_t *t, const tide_mpirun_job_t *job)
                 "cores available.\n"
                 "mpirun: run fewer ranks, or add --oversubscribe to run them anyway "
                 "(then ranks are not bound).\n",
-                job->np, t->ncores);
+                nlocal, t->ncores);
         return -EINVAL;
     }
     if (o->bind == TIDE_MPIRUN_BIND_CORE) {
         fprintf(stderr,
-                "mpirun: cannot bind %d ranks one per core on %d cores; "
-                "use --bind-to none with --oversubscribe.\n",
-                job->np, t->ncores);
+                "mpirun: [%s] cannot bind %d ranks one per core on %d cores; "
+                "use --bind-to none (or socket) with --oversubscribe.\n",
+                job->hostname, nlocal, t->ncores);
         return -EINVAL;
     }
     return 0;
@@ -156,7 +185,8 @@ int tide_mpirun_bind_plan(tide_mpirun_job_t *job)
     if (ret == 0)
         ret = bind_check(&t, job);
     if (ret == 0) {
-        if (job->opts->bind == TIDE_MPIRUN_BIND_NONE || job->np > t.ncores)
+        if (job->opts->bind == TIDE_MPIRUN_BIND_NONE ||
+            (bind_nlocal(job) > t.ncores && job->opts->bind != TIDE_MPIRUN_BIND_SOCKET))
             bind_none(&t, job);
         else
             ret = bind_place(&t, job);

@@ -177,9 +177,42 @@ void tide_mpirun_iof_drain_rank(tide_mpirun_job_t *job, int rank)
     }
 }
 
+/* Output of a remote rank: the same line assembly as for a local pipe. */
+void tide_mpirun_iof_feed(tide_mpirun_job_t *job, int rank, int which, const char *p, size_t len)
+{
+    tide_mpirun_rank_t *r = &job->ranks[rank];
+    tide_mpirun_ostream_t *s = which == 2 ? &r->err : &r->out;
+    while (len > 0) {
+        if (iof_make_room(job, rank, s) < 0)
+            return;
+        size_t n = s->cap - s->len < len ? s->cap - s->len : len;
+        memcpy(s->buf + s->len, p, n);
+        s->len += n;
+        p += n;
+        len -= n;
+        iof_flush_lines(job, rank, s);
+    }
+}
+
+/* A remote rank ended: its last partial lines go out now. */
+void tide_mpirun_iof_flush_rank(tide_mpirun_job_t *job, int rank)
+{
+    tide_mpirun_rank_t *r = &job->ranks[rank];
+    iof_flush_partial(job, rank, &r->out);
+    iof_flush_partial(job, rank, &r->err);
+    free(r->out.buf);
+    free(r->err.buf);
+    r->out.buf = r->err.buf = NULL;
+    r->out.cap = r->err.cap = 0;
+}
+
 void tide_mpirun_iof_finish(tide_mpirun_job_t *job)
 {
     for (int i = 0; i < job->np; i++) {
+        if (job->remote != NULL) {
+            tide_mpirun_iof_flush_rank(job, i);
+            continue;
+        }
         tide_mpirun_iof_drain_rank(job, i);
         if (job->ranks[i].out.fd >= 0)
             iof_close(job, i, &job->ranks[i].out);

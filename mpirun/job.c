@@ -91,7 +91,7 @@ static int env_put(char ***envp, const char *kv)
 
 /* mpirun's environment, without PMIx variables of an outer job (PMIX_MCA_*
  * settings are kept), plus the -x VAR=value settings. */
-static char **env_build(const tide_mpirun_opts_t *o)
+char **tide_mpirun_job_env(const tide_mpirun_opts_t *o)
 {
     char **env = calloc(1, sizeof(char *));
     for (int i = 0; env != NULL && environ[i] != NULL; i++) {
@@ -230,7 +230,7 @@ int tide_mpirun_job_spawn(tide_mpirun_job_t *job, int rank)
         fprintf(stderr, "mpirun: cannot find the program '%s' in PATH\n", job->opts->argv[0]);
         return -ENOENT;
     }
-    char **env = env_build(job->opts);
+    char **env = tide_mpirun_job_env(job->opts);
     if (env == NULL) {
         tide_error("out of memory building the environment of rank %d", rank);
         return -ENOMEM;
@@ -273,25 +273,36 @@ static void job_announce(const tide_mpirun_job_t *job, const char *what)
         fprintf(stderr, "mpirun: %s\n", what);
 }
 
+/* "rank 1 (pid 4243)", with " on HOST" after the pid in a multi-host job */
+static const char *job_who(const tide_mpirun_job_t *job, int rank, char *buf, size_t len)
+{
+    const tide_mpirun_rank_t *r = &job->ranks[rank];
+    if (job->remote != NULL)
+        snprintf(buf, len, "rank %d (pid %d on %s)", rank, (int)r->pid, job->hostnames[r->host]);
+    else
+        snprintf(buf, len, "rank %d (pid %d)", rank, (int)r->pid);
+    return buf;
+}
+
 static void job_describe(const tide_mpirun_job_t *job, tide_mpirun_end_t why, int rank, int code,
                          char *buf, size_t len)
 {
-    const tide_mpirun_rank_t *r = rank >= 0 ? &job->ranks[rank] : NULL;
-    char sig[32];
+    char sig[32], who[300];
     switch (why) {
     case TIDE_MPIRUN_END_EXIT:
-        snprintf(buf, len, "rank %d (pid %d) exited with code %d", r->rank, (int)r->pid, code);
+        snprintf(buf, len, "%s exited with code %d", job_who(job, rank, who, sizeof(who)), code);
         break;
     case TIDE_MPIRUN_END_SIGNAL:
-        snprintf(buf, len, "rank %d (pid %d) was killed by signal %d (%s)", r->rank, (int)r->pid,
+        snprintf(buf, len, "%s was killed by signal %d (%s)", job_who(job, rank, who, sizeof(who)),
                  code - 128, tide_mpirun_signame(code - 128, sig, sizeof(sig)));
         break;
     case TIDE_MPIRUN_END_NOFINALIZE:
         snprintf(buf, len,
-                 "rank %d (pid %d) exited with code 0 without calling MPI_Finalize "
+                 "%s exited with code 0 without calling MPI_Finalize "
                  "(PMIx_Finalize) after MPI_Init",
-                 r->rank, (int)r->pid);
+                 job_who(job, rank, who, sizeof(who)));
         break;
+    case TIDE_MPIRUN_END_DAEMON: snprintf(buf, len, "%s", job->end_msg); break;
     case TIDE_MPIRUN_END_TIMEOUT:
         snprintf(buf, len, "the job ran longer than --timeout %d seconds", job->opts->timeout_s);
         break;
@@ -310,12 +321,12 @@ void tide_mpirun_job_end(tide_mpirun_job_t *job, tide_mpirun_end_t why, int rank
     job->end_rank = rank;
     job->end_code = code;
     if (why == TIDE_MPIRUN_END_ABORT) {
-        char msg[512] = "";
+        char msg[512] = "", who[300];
         int ar, ac;
         tide_mpirun_server_abort_get(&ar, &ac, msg, sizeof(msg));
-        char what[700];
-        snprintf(what, sizeof(what), "rank %d (pid %d) called MPI_Abort(..., %d)%s%s", rank,
-                 (int)job->ranks[rank].pid, ac, msg[0] ? ": " : "", msg);
+        char what[900];
+        snprintf(what, sizeof(what), "%s called MPI_Abort(..., %d)%s%s",
+                 job_who(job, rank, who, sizeof(who)), ac, msg[0] ? ": " : "", msg);
         job_announce(job, what);
     } else if (why != TIDE_MPIRUN_END_LAUNCH) {
         char what[512];
@@ -332,6 +343,10 @@ void tide_mpirun_job_end(tide_mpirun_job_t *job, tide_mpirun_end_t why, int rank
 
 void tide_mpirun_job_signal_all(tide_mpirun_job_t *job, int sig)
 {
+    if (job->remote != NULL) {
+        tide_mpirun_remote_signal(job, sig);
+        return;
+    }
     for (int i = 0; i < job->np; i++) {
         tide_mpirun_rank_t *r = &job->ranks[i];
         if (!r->running)
@@ -353,6 +368,8 @@ void tide_mpirun_job_kill_tick(tide_mpirun_job_t *job, uint64_t now_ns)
 /* Whatever the ranks left behind in their process groups goes too. */
 void tide_mpirun_job_kill_groups(tide_mpirun_job_t *job)
 {
+    if (job->remote != NULL)
+        return; /* each daemon does it on its host */
     for (int i = 0; i < job->np; i++)
         if (job->ranks[i].pid > 0)
             kill(-job->ranks[i].pid, SIGKILL);
@@ -384,7 +401,11 @@ static void job_failed(tide_mpirun_job_t *job, tide_mpirun_end_t why, tide_mpiru
     }
     job_describe(job, why, r->rank, code, what, sizeof(what));
     fprintf(stderr, "mpirun: %s; the job goes on (--enable-recovery)\n", what);
-    if (why == TIDE_MPIRUN_END_SIGNAL || !__atomic_load_n(&r->finalized, __ATOMIC_SEQ_CST))
+    if (why != TIDE_MPIRUN_END_SIGNAL && __atomic_load_n(&r->finalized, __ATOMIC_SEQ_CST))
+        return;
+    if (job->remote != NULL)
+        tide_mpirun_remote_notify(job, r->rank);
+    else
         tide_mpirun_server_notify_failed(job->nspace, r->rank);
 }
 
@@ -416,6 +437,10 @@ static void job_reaped(tide_mpirun_job_t *job, pid_t pid, int st)
         r->running = 0;
         r->wstatus = st;
         job->nrunning--;
+        if (job->daemon) { /* the daemon reports; mpirun judges */
+            tide_mpirun_daemon_reaped(job, i);
+            return;
+        }
         tide_mpirun_iof_drain_rank(job, i);
         job_classify(job, r);
         return;
@@ -435,6 +460,19 @@ void tide_mpirun_job_reap(tide_mpirun_job_t *job, pid_t first)
         job_reaped(job, first, st);
     while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
         job_reaped(job, pid, st);
+}
+
+/* A remote rank's end, as its daemon saw it. */
+void tide_mpirun_job_exited(tide_mpirun_job_t *job, int rank, int wstatus)
+{
+    tide_mpirun_rank_t *r = &job->ranks[rank];
+    if (!r->running)
+        return;
+    r->running = 0;
+    r->wstatus = wstatus;
+    job->nrunning--;
+    tide_mpirun_iof_flush_rank(job, rank);
+    job_classify(job, r);
 }
 
 int tide_mpirun_job_exit_code(const tide_mpirun_job_t *job)

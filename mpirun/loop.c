@@ -40,10 +40,20 @@ int tide_mpirun_loop_signals_block(void)
     return 0;
 }
 
+int tide_mpirun_loop_sigfd(void)
+{
+    return loop_sigfd;
+}
+
 static void loop_on_signal(tide_mpirun_job_t *job, int sig, pid_t pid)
 {
     switch (sig) {
-    case SIGCHLD: tide_mpirun_job_reap(job, pid); break;
+    case SIGCHLD:
+        if (job->remote != NULL)
+            tide_mpirun_remote_reap(job);
+        else
+            tide_mpirun_job_reap(job, pid);
+        break;
     case SIGUSR1:
     case SIGUSR2: tide_mpirun_job_signal_all(job, sig); break;
     default: /* SIGINT, SIGTERM, SIGHUP */
@@ -97,7 +107,7 @@ static void loop_tick(tide_mpirun_job_t *job, uint64_t deadline)
 
 int tide_mpirun_loop_run(tide_mpirun_job_t *job)
 {
-    int max = 2 * job->np + 4;
+    int max = 2 * job->np + 2 * job->nhosts + 6;
     struct pollfd *pfd = calloc((size_t)max, sizeof(*pfd));
     uint64_t deadline = 0;
     if (pfd == NULL) {
@@ -106,18 +116,24 @@ int tide_mpirun_loop_run(tide_mpirun_job_t *job)
     }
     if (job->opts->timeout_s > 0)
         deadline = tide_time_ns() + (uint64_t)job->opts->timeout_s * 1000000000ull;
-    tide_mpirun_job_reap(job, 0); /* a rank may be gone already */
+    if (job->remote == NULL)
+        tide_mpirun_job_reap(job, 0); /* a rank may be gone already */
     while (job->nrunning > 0) {
         int n = 0;
         if (pfd != NULL) {
             pfd[0] = (struct pollfd){.fd = loop_sigfd, .events = POLLIN};
             pfd[1] = (struct pollfd){.fd = tide_mpirun_server_wake_fd(), .events = POLLIN};
-            n = 2 + tide_mpirun_iof_pollfds(job, pfd + 2, max - 2);
+            if (job->remote != NULL)
+                n = 2 + tide_mpirun_remote_pollfds(job, pfd + 2, max - 2);
+            else
+                n = 2 + tide_mpirun_iof_pollfds(job, pfd + 2, max - 2);
         }
         int to = loop_timeout_ms(job, deadline, tide_time_ns());
         if (pfd == NULL || poll(pfd, (nfds_t)n, to) < 0) {
             struct pollfd one = {.fd = loop_sigfd, .events = POLLIN};
             poll(&one, 1, to < 0 || to > 100 ? 100 : to); /* degraded: signals only */
+        } else if (job->remote != NULL) {
+            tide_mpirun_remote_handle(job, pfd + 2, n - 2);
         } else {
             tide_mpirun_iof_handle(job, pfd + 2, n - 2);
         }
@@ -129,6 +145,8 @@ int tide_mpirun_loop_run(tide_mpirun_job_t *job)
         loop_tick(job, deadline);
     }
     free(pfd);
+    if (job->remote != NULL)
+        tide_mpirun_remote_finish(job);
     tide_mpirun_iof_finish(job);
     tide_mpirun_job_kill_groups(job);
     return tide_mpirun_job_exit_code(job);

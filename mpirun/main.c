@@ -26,15 +26,23 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: mpirun [options] [--] program [arguments...]\n"
-            "Start an MPI job of N ranks on this node (Tide %s).\n"
-            "  -n, -np N              number of ranks (default 1)\n"
+            "Start an MPI job of N ranks on this node or on several hosts (Tide %s).\n"
+            "  -n, -np N              number of ranks (default 1; with hosts: all slots)\n"
+            "  -H, --host a,b:2       hosts (slots after ':', default 1); one daemon each\n"
+            "  --hostfile FILE        hosts from FILE: 'name [slots=N]' lines, # comments\n"
+            "  --launch-agent \"CMD\"   start daemons as 'CMD host mpirun --tide-daemon'\n"
+            "                         (default ssh; srun inside a Slurm allocation)\n"
+            "  --prefix DIR           the daemon is DIR/bin/mpirun on every host\n"
+            "  --map-by POLICY        slot (default), node, ppr:N:node|socket|core: which\n"
+            "                         host; core or socket: which core on a host\n"
+            "  -npernode N            N ranks per host (--map-by ppr:N:node)\n"
+            "  --display-map          print which ranks go to which host\n"
             "  -x VAR[=value]         pass VAR (from mpirun's environment, or set to value)\n"
             "  --tag-output           prefix each output line with [1,rank]<stdout>: or "
             "<stderr>:\n"
             "  --timeout SECONDS      kill the job after SECONDS, exit code 124\n"
-            "  --bind-to core|none    bind each rank to one core (default while ranks <= "
-            "cores)\n"
-            "  --map-by core|socket   place rank i on core i, or round robin over sockets\n"
+            "  --bind-to core|socket|none  bind each rank to one core (default while "
+            "ranks <= cores), to its socket, or not\n"
             "  --report-bindings      print each rank's binding on stderr\n"
             "  --oversubscribe        allow more ranks than cores (then ranks are not bound)\n"
             "  --enable-recovery      a failed rank does not end the job: the others get a\n"
@@ -100,20 +108,70 @@ static int opt_bind(opt_cursor_t *c, tide_mpirun_opts_t *o)
         o->bind = TIDE_MPIRUN_BIND_CORE;
     else if (v != NULL && strcmp(v, "none") == 0)
         o->bind = TIDE_MPIRUN_BIND_NONE;
+    else if (v != NULL && (strcmp(v, "socket") == 0 || strcmp(v, "package") == 0))
+        o->bind = TIDE_MPIRUN_BIND_SOCKET;
     else
-        return v ? fprintf(stderr, "mpirun: --bind-to: use core or none\n"), -EINVAL : -EINVAL;
+        return v       ? fprintf(stderr, "mpirun: --bind-to: use core, socket or none\n"),
+               -EINVAL : -EINVAL;
+    return 0;
+}
+
+/* "ppr:N:node|socket|package|core" */
+static int opt_ppr(const char *v, tide_mpirun_opts_t *o)
+{
+    char unit[16];
+    int n, len = 0;
+    if (sscanf(v, "ppr:%d:%15[a-z]%n", &n, unit, &len) != 2 || v[len] != '\0' || n < 1)
+        return -EINVAL;
+    if (strcmp(unit, "package") == 0)
+        snprintf(unit, sizeof(unit), "socket");
+    if (strcmp(unit, "node") != 0 && strcmp(unit, "socket") != 0 && strcmp(unit, "core") != 0)
+        return -EINVAL;
+    o->hmap = TIDE_MPIRUN_HMAP_PPR;
+    o->ppr = n;
+    snprintf(o->ppr_unit, sizeof(o->ppr_unit), "%s", unit);
     return 0;
 }
 
 static int opt_map(opt_cursor_t *c, tide_mpirun_opts_t *o)
 {
     const char *v = opt_value(c);
-    if (v != NULL && strcmp(v, "core") == 0)
+    if (v == NULL)
+        return -EINVAL;
+    if (strcmp(v, "core") == 0)
         o->map = TIDE_MPIRUN_MAP_CORE;
-    else if (v != NULL && (strcmp(v, "socket") == 0 || strcmp(v, "package") == 0))
+    else if (strcmp(v, "socket") == 0 || strcmp(v, "package") == 0)
         o->map = TIDE_MPIRUN_MAP_SOCKET;
-    else
-        return v ? fprintf(stderr, "mpirun: --map-by: use core or socket\n"), -EINVAL : -EINVAL;
+    else if (strcmp(v, "slot") == 0)
+        o->hmap = TIDE_MPIRUN_HMAP_SLOT;
+    else if (strcmp(v, "node") == 0)
+        o->hmap = TIDE_MPIRUN_HMAP_NODE;
+    else if (opt_ppr(v, o) < 0) {
+        fprintf(stderr, "mpirun: --map-by: use slot, node, ppr:N:node|socket|core, core or "
+                        "socket\n");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int opt_npernode(opt_cursor_t *c, tide_mpirun_opts_t *o)
+{
+    if (opt_int(c, 1, &o->ppr) < 0)
+        return -EINVAL;
+    o->hmap = TIDE_MPIRUN_HMAP_PPR;
+    snprintf(o->ppr_unit, sizeof(o->ppr_unit), "node");
+    return 0;
+}
+
+static int opt_str(opt_cursor_t *c, const char **out)
+{
+    const char *v = opt_value(c);
+    if (v == NULL || v[0] == '\0') {
+        if (v != NULL)
+            fprintf(stderr, "mpirun: %s needs a value\n", c->argv[c->i]);
+        return -EINVAL;
+    }
+    *out = v;
     return 0;
 }
 
@@ -135,7 +193,19 @@ static int opt_env(opt_cursor_t *c, tide_mpirun_opts_t *o)
 static int opt_one(opt_cursor_t *c, tide_mpirun_opts_t *o)
 {
     if (opt_is(c, "np") || opt_is(c, "n"))
-        return opt_int(c, 1, &o->np) < 0 ? -1 : 1;
+        return opt_int(c, 1, &o->np) < 0 ? -1 : (o->np_set = 1);
+    if (opt_is(c, "host") || opt_is(c, "H"))
+        return opt_str(c, &o->hosts) < 0 ? -1 : 1;
+    if (opt_is(c, "hostfile") || opt_is(c, "machinefile"))
+        return opt_str(c, &o->hostfile) < 0 ? -1 : 1;
+    if (opt_is(c, "launch-agent"))
+        return opt_str(c, &o->agent) < 0 ? -1 : 1;
+    if (opt_is(c, "prefix"))
+        return opt_str(c, &o->prefix) < 0 ? -1 : 1;
+    if (opt_is(c, "npernode"))
+        return opt_npernode(c, o) < 0 ? -1 : 1;
+    if (opt_is(c, "display-map"))
+        return o->display_map = 1;
     if (opt_is(c, "x"))
         return opt_env(c, o) < 0 ? -1 : 1;
     if (opt_is(c, "timeout"))
@@ -230,8 +300,61 @@ static int main_job_init(tide_mpirun_job_t *job, tide_mpirun_opts_t *o)
     }
     gethostname(job->hostname, sizeof(job->hostname) - 1);
     snprintf(job->nspace, sizeof(job->nspace), "tide-%d-%08x", (int)getpid(), tag);
+    /* a single node until remote.c says otherwise */
+    job->nhosts = 1;
+    job->hostnames = calloc(1, sizeof(*job->hostnames));
+    if (job->hostnames == NULL)
+        return -ENOMEM;
+    memcpy(job->hostnames[0], job->hostname, sizeof(job->hostname));
+    for (int i = 0; i < o->np; i++)
+        job->ranks[i].local_rank = i;
     tide_mpirun_iof_init(job);
     return 0;
+}
+
+/* Hosts from --host, --hostfile or the Slurm allocation; 0 when none
+ * (a single-node job), 1 when some, -errno on an error. */
+static int main_hosts(const tide_mpirun_opts_t *o, tide_mpirun_hostlist_t *l)
+{
+    int ret = 0;
+    if (o->hosts != NULL)
+        ret = tide_mpirun_hosts_parse_list(l, o->hosts);
+    if (ret == 0 && o->hostfile != NULL)
+        ret = tide_mpirun_hosts_parse_file(l, o->hostfile);
+    if (ret == 0 && o->hosts == NULL && o->hostfile == NULL && getenv("SLURM_JOB_ID") != NULL &&
+        (getenv("SLURM_JOB_NODELIST") != NULL || getenv("SLURM_NODELIST") != NULL))
+        ret = tide_mpirun_hosts_from_slurm(l);
+    return ret < 0 ? ret : l->n > 0;
+}
+
+/* -np by default: every slot, or what the ppr policy places. */
+static void main_default_np(tide_mpirun_opts_t *o, const tide_mpirun_hostlist_t *l)
+{
+    if (o->np_set)
+        return;
+    o->np = 0;
+    for (int h = 0; h < l->n; h++)
+        o->np +=
+            o->hmap == TIDE_MPIRUN_HMAP_PPR ? tide_mpirun_hosts_ppr_per_host(o) : l->h[h].slots;
+}
+
+/* A job over daemons on the hosts of l. */
+static int main_multi(tide_mpirun_opts_t *o, tide_mpirun_hostlist_t *l)
+{
+    tide_mpirun_job_t job;
+    main_default_np(o, l);
+    if (main_job_init(&job, o) < 0)
+        return TIDE_MPIRUN_EXIT_ERROR;
+    if (tide_mpirun_hosts_map(&job, l) < 0)
+        return TIDE_MPIRUN_EXIT_ERROR;
+    if (o->display_map)
+        tide_mpirun_hosts_display(&job, l);
+    if (tide_mpirun_loop_signals_block() < 0)
+        return TIDE_MPIRUN_EXIT_ERROR;
+    tide_mpirun_remote_start(&job, l);
+    int rc = tide_mpirun_loop_run(&job);
+    fflush(NULL);
+    return rc;
 }
 
 /* Everything up to and including the start of every rank. */
@@ -273,6 +396,14 @@ int main(int argc, char **argv)
 {
     tide_mpirun_opts_t opts;
     tide_mpirun_job_t job;
+    tide_mpirun_hostlist_t hosts = {0};
+    if (argc == 2 && strcmp(argv[1], "--tide-daemon") == 0) {
+        main_std_fds();
+        tide_log_set_identity(-1);
+        int drc = tide_mpirun_daemon_main();
+        fflush(NULL);
+        _exit(drc);
+    }
     int rc = tide_mpirun_opts_parse(argc, argv, &opts);
     if (rc != 0) {
         free(opts.envs);
@@ -280,6 +411,11 @@ int main(int argc, char **argv)
     }
     main_std_fds();
     tide_log_set_identity(-1);
+    rc = main_hosts(&opts, &hosts);
+    if (rc < 0)
+        return TIDE_MPIRUN_EXIT_ERROR;
+    if (rc > 0)
+        _exit(main_multi(&opts, &hosts));
     if (main_job_init(&job, &opts) < 0)
         return TIDE_MPIRUN_EXIT_ERROR;
     rc = TIDE_MPIRUN_EXIT_ERROR;

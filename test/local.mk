@@ -4,6 +4,7 @@
 EXTRA_DIST += test/lib.sh test/lsan.supp
 include test/unit/local.mk
 include test/launch/local.mk
+include test/cluster/local.mk
 include test/mpi/local.mk
 include test/net/local.mk
 include test/wire/local.mk

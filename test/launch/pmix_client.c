@@ -7,6 +7,10 @@
  *   pmix_client abort R C      rank R calls PMIx_Abort(C, ...); others fence.
  *   pmix_client nofinalize R   rank R exits 0 without PMIx_Finalize; the
  *                              others sleep.
+ *   pmix_client dmodex         every rank puts a value and commits, then,
+ *                              without a fence, gets its right neighbour's
+ *                              (the server asks the neighbour's server:
+ *                              direct modex), prints "rank R dmodex ok".
  *   pmix_client recover R C    (mpirun --enable-recovery) all ranks register
  *                              for PMIX_ERR_PROC_ABORTED and fence; then rank
  *                              R exits with C (C 0: SIGKILLs itself); the
@@ -65,7 +69,10 @@ static int hello(void)
     uint64_t key = get_num("tide.jobkey", PMIX_RANK_WILDCARD);
     uint32_t lsize = (uint32_t)get_num(PMIX_LOCAL_SIZE, PMIX_RANK_WILDCARD);
     uint32_t lrank = (uint32_t)get_num(PMIX_LOCAL_RANK, me.rank);
-    if (lsize != n || lrank != me.rank || key == 0) {
+    uint32_t nodes = (uint32_t)get_num(PMIX_NUM_NODES, PMIX_RANK_WILDCARD);
+    /* one node: every rank is local; several (multi-host mpirun): a part */
+    if ((nodes == 1 && (lsize != n || lrank != me.rank)) || lrank >= lsize || lsize > n ||
+        key == 0) {
         fprintf(stderr, "bad job data: n %u lsize %u lrank %u key %llx\n", n, lsize, lrank,
                 (unsigned long long)key);
         return 1;
@@ -94,6 +101,36 @@ static int hello(void)
     return 0;
 }
 
+static int dmodex(void)
+{
+    uint32_t n = (uint32_t)get_num(PMIX_JOB_SIZE, PMIX_RANK_WILDCARD);
+    pmix_value_t val, *v = NULL;
+    pmix_info_t info;
+    pmix_proc_t peer;
+    char buf[64];
+    int secs = 20;
+    snprintf(buf, sizeof(buf), "dmodex-of-%u", me.rank);
+    PMIX_VALUE_LOAD(&val, buf, PMIX_STRING);
+    if (PMIx_Put(PMIX_GLOBAL, "test.dmx", &val) != PMIX_SUCCESS || PMIx_Commit() != PMIX_SUCCESS)
+        die("put", PMIX_ERROR);
+    PMIX_VALUE_DESTRUCT(&val);
+    PMIX_LOAD_PROCID(&peer, me.nspace, (me.rank + 1) % n);
+    PMIX_INFO_LOAD(&info, PMIX_TIMEOUT, &secs, PMIX_INT);
+    pmix_status_t rc = PMIx_Get(&peer, "test.dmx", &info, 1, &v);
+    if (rc != PMIX_SUCCESS)
+        die("get without fence", rc);
+    snprintf(buf, sizeof(buf), "dmodex-of-%u", peer.rank);
+    if (v->type != PMIX_STRING || strcmp(v->data.string, buf) != 0) {
+        fprintf(stderr, "rank %u: wrong value from rank %u\n", me.rank, peer.rank);
+        return 1;
+    }
+    PMIX_VALUE_RELEASE(v);
+    printf("rank %u dmodex ok\n", me.rank);
+    if (PMIx_Fence(NULL, 0, NULL, 0) != PMIX_SUCCESS) /* nobody leaves early */
+        die("fence", PMIX_ERROR);
+    return 0;
+}
+
 static volatile int told_rank = -1, told_affected = -1;
 
 static void on_aborted(size_t id, pmix_status_t status, const pmix_proc_t *source,
@@ -104,8 +141,7 @@ static void on_aborted(size_t id, pmix_status_t status, const pmix_proc_t *sourc
     (void)results;
     (void)nresults;
     for (size_t i = 0; i < ninfo; i++)
-        if (PMIX_CHECK_KEY(&info[i], PMIX_EVENT_AFFECTED_PROC) &&
-            info[i].value.type == PMIX_PROC)
+        if (PMIX_CHECK_KEY(&info[i], PMIX_EVENT_AFFECTED_PROC) && info[i].value.type == PMIX_PROC)
             told_affected = (int)info[i].value.data.proc->rank;
     if (status == PMIX_ERR_PROC_ABORTED && source != NULL)
         __atomic_store_n(&told_rank, (int)source->rank, __ATOMIC_SEQ_CST);
@@ -128,8 +164,8 @@ static int recover(int who, int code)
     for (int i = 0; i < 2000 && __atomic_load_n(&told_rank, __ATOMIC_SEQ_CST) < 0; i++)
         usleep(10000);
     if (told_rank != who || told_affected != who) {
-        fprintf(stderr, "rank %u: no event about rank %d (source %d, affected %d)\n", me.rank,
-                who, told_rank, told_affected);
+        fprintf(stderr, "rank %u: no event about rank %d (source %d, affected %d)\n", me.rank, who,
+                told_rank, told_affected);
         return 1;
     }
     printf("rank %u told rank %d failed\n", me.rank, told_rank);
@@ -146,6 +182,8 @@ int main(int argc, char **argv)
     int ret = 0;
     if (strcmp(mode, "hello") == 0) {
         ret = hello();
+    } else if (strcmp(mode, "dmodex") == 0) {
+        ret = dmodex();
     } else if (strcmp(mode, "recover") == 0) {
         ret = recover(who, code);
     } else if ((int)me.rank == who) {

@@ -1,0 +1,11 @@
+# test/cluster: multi-host mpirun (daemons per host through a launch agent;
+# hosts are fake names or network namespaces) and Slurm's notations.
+CLUSTER_TESTS = \
+	test/cluster/t-hosts.sh \
+	test/cluster/t-slurm-agent.sh
+check_PROGRAMS += test/cluster/nodelist
+test_cluster_nodelist_SOURCES = test/cluster/nodelist.c mpirun/hosts.c mpirun/mpirun.h
+test_cluster_nodelist_CFLAGS = $(AM_CFLAGS) $(HWLOC_CFLAGS)
+test_cluster_nodelist_LDADD = libtideutil.la $(HWLOC_LIBS)
+TESTS += test/cluster/nodelist $(CLUSTER_TESTS)
+EXTRA_DIST += $(CLUSTER_TESTS) test/cluster/cluster-lib.sh
