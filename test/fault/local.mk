@@ -2,5 +2,5 @@
 # resource bounds, the soak under injected wire faults.  MPI programs built
 # by the tests with the installed mpicc.
 EXTRA_DIST += test/fault/peerfail.c test/fault/flood.c test/mpi/soak.c
-TESTS += test/fault/t-link.sh test/fault/t-soak.sh test/fault/t-resource.sh
-EXTRA_DIST += test/fault/t-link.sh test/fault/t-soak.sh test/fault/t-resource.sh
+TESTS += test/fault/t-link.sh test/fault/t-peer.sh test/fault/t-soak.sh test/fault/t-resource.sh
+EXTRA_DIST += test/fault/t-link.sh test/fault/t-peer.sh test/fault/t-soak.sh test/fault/t-resource.sh

@@ -14,7 +14,10 @@
  *   peerfail kill LIMIT      the last rank kills itself with SIGKILL after a
  *                            second of ring traffic; the others (under
  *                            MPI_ERRORS_RETURN) must see MPI_ERR_PROC_FAILED
- *                            on calls with it within LIMIT seconds.
+ *                            on calls with it within LIMIT seconds (needs
+ *                            mpirun --enable-recovery to keep them alive).
+ *   peerfail killfatal 0     the same without MPI_ERRORS_RETURN: mpirun must
+ *                            end the whole job (the script checks it).
  * No mode loops forever: 120 s without a verdict is a failure. */
 #include <mpi.h>
 #include <signal.h>
@@ -176,9 +179,10 @@ static int do_detect(double limit)
     return verdict(rc, last_ok, limit, peer);
 }
 
-static int do_kill(double limit)
+static int do_kill(double limit, int errors_return)
 {
-    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    if (errors_return)
+        MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     int victim = size - 1;
     char *big = calloc(1, 1 << 20);
     double t0 = now(), last_ok = now();
@@ -209,7 +213,8 @@ static int do_kill(double limit)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: peerfail transfer SECS | detect LIMIT | kill LIMIT\n");
+        fprintf(stderr,
+                "usage: peerfail transfer SECS | detect LIMIT | kill LIMIT | killfatal 0\n");
         return 2;
     }
     MPI_Init(&argc, &argv);
@@ -222,7 +227,9 @@ int main(int argc, char **argv)
     else if (!strcmp(argv[1], "detect"))
         rc = do_detect(arg);
     else if (!strcmp(argv[1], "kill"))
-        rc = do_kill(arg);
+        rc = do_kill(arg, 1);
+    else if (!strcmp(argv[1], "killfatal"))
+        rc = do_kill(arg, 0);
     else
         rc = 2;
     fflush(stdout);
