@@ -11,5 +11,6 @@ include test/wire/local.mk
 include test/stream/local.mk
 include test/roce/local.mk
 include test/bench/local.mk
+include test/slurm/local.mk
 include test/fault/local.mk
 include test/hardening/local.mk

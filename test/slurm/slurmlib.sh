@@ -13,6 +13,7 @@
 #   . "$TIDE_SRCDIR/test/slurm/slurmlib.sh"
 #   slurm_check || skip "$SLURM_WHY"
 #   slurm_setup 2 || fail "$SLURM_WHY"   # nodes tn1, tn2 (4 CPUs each), idle
+#                                         # (SLURM_MTU=9000: jumbo frames)
 #   slurm_run srun --mpi=pmix -n 4 prog  # a command on the login node
 #   slurm_stop || fail "$SLURM_WHY"      # orderly stop; fails if anything
 #                                         # the test started is still there
@@ -157,7 +158,7 @@ slurm_setup() {
     chmod 755 "$T" "$SLURM_DIR"
     tide_on_exit slurm_cleanup
     NET_IP=1
-    net_setup "$n" || {
+    net_setup "$n" "${SLURM_MTU:-1500}" || {
         SLURM_WHY="cannot make the network namespaces of the nodes"
         return 1
     }
@@ -189,11 +190,38 @@ slurm_procs() {
     return 0
 }
 
+# slurm_steps: pid and command of every slurmstepd and every process of a
+# job still running on the nodes (anything but the daemons themselves).
+slurm_steps() {
+    local pids
+    pids=$(slurm_procs | grep -v -x -e "$SLURM_MUNGE_PID")
+    [ -n "$pids" ] || return 0
+    ps -o pid=,args= -p "$(echo $pids | tr ' ' ',')" |
+        grep -v -E '^ *[0-9]+ (slurmctld|slurmd|: slurmscriptd)( |$)' || true
+}
+
+# slurm_wait_steps [SECONDS]: wait until every step's slurmstepd and every
+# task are gone (a step ends in srun first; its slurmstepd needs a few
+# seconds more).  Non-zero, with SLURM_WHY, if some are still there.
+slurm_wait_steps() {
+    local t=0 max=$((${1:-20} * 5)) left
+    while left=$(slurm_steps) && [ -n "$left" ]; do
+        t=$((t + 1))
+        if [ $t -gt $max ]; then
+            SLURM_WHY="still running: $(echo "$left" | tr '\n' ';')"
+            return 1
+        fi
+        sleep 0.2
+    done
+    return 0
+}
+
 # Orderly stop: scontrol shutdown, then munged.  Non-zero (SLURM_WHY says
 # which) if a daemon, step or rank of the test is still alive afterwards.
 slurm_stop() {
     local t=0 left p
     [ "$SLURM_NODES" -gt 0 ] || return 0
+    slurm_wait_steps
     slurm_run scontrol shutdown >/dev/null 2>&1
     for p in $SLURM_CTLD_PID $SLURM_SLURMD_PIDS; do
         while kill -0 "$p" 2>/dev/null; do
