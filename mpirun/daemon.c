@@ -443,11 +443,16 @@ static int dmn_pollfds(tide_mpirun_job_t *job, struct pollfd *pfd, int down_open
     return n;
 }
 
-static void dmn_loop(tide_mpirun_job_t *job)
+/* in: what mpirun sent after the job, already read (frames may follow the
+ * job in the same read). */
+static void dmn_loop(tide_mpirun_job_t *job, tide_frame_buf_t *in)
 {
     struct pollfd *pfd = calloc((size_t)(2 * job->np + 4), sizeof(*pfd));
-    tide_frame_buf_t in = {0};
     int down_open = 1;
+    uint32_t type;
+    tide_frame_buf_t f;
+    while (tide_frame_next(in, &type, &f) > 0)
+        dmn_frame(job, type, &f);
     if (pfd == NULL) {
         tide_error("out of memory");
         dmn_stop(job);
@@ -465,7 +470,7 @@ static void dmn_loop(tide_mpirun_job_t *job)
         if (pfd[1].revents)
             tide_mpirun_server_drain_wake();
         if (pfd[2].revents)
-            dmn_read_down(job, &in, &down_open);
+            dmn_read_down(job, in, &down_open);
         if (pfd[3].revents && job->stdin_dst >= 0)
             dmn_stdin_write(job);
         for (int k = 4; k < n; k++)
@@ -477,7 +482,6 @@ static void dmn_loop(tide_mpirun_job_t *job)
         tide_mpirun_job_kill_tick(job, tide_time_ns());
     }
     free(pfd);
-    tide_frame_buf_free(&in);
     tide_mpirun_job_kill_groups(job);
 }
 
@@ -555,7 +559,6 @@ int tide_mpirun_daemon_main(void)
     if (tide_mpirun_loop_signals_block() < 0 || dmn_read_job(&in, &f) < 0)
         return TIDE_MPIRUN_EXIT_ERROR;
     int ret = dmn_parse_job(&job, &opts, &f);
-    tide_frame_buf_free(&in);
     if (ret < 0) {
         tide_error("mpirun daemon: cannot read the job from mpirun (version mismatch?)");
         return TIDE_MPIRUN_EXIT_ERROR;
@@ -567,7 +570,8 @@ int tide_mpirun_daemon_main(void)
         dmn_start_ranks(&job);
     else
         dmn_refuse(&job);
-    dmn_loop(&job);
+    dmn_loop(&job, &in);
+    tide_frame_buf_free(&in);
     tide_mpirun_server_finalize(&job);
     tide_mpirun_tmpdir_remove(job.tmpdir);
     return 0;

@@ -28,14 +28,18 @@ cluster_ns_setup() {
     . "$TIDE_SRCDIR/test/net/netlib.sh"
     net_setup "$@" || skip "cannot make network namespaces, veths and a bridge"
     NS=(--launch-agent "ip netns exec")
+    # ranks on different hosts can only meet through the veths: eth wire
+    # (udp on loopback stays inside one namespace)
+    export TIDE_WIRE=eth TIDE_ETH_IF=eth0
 }
 
 # cluster_hosts "1:2 2:2" -> "<ns of 1>:2,<ns of 2>:2"
 cluster_hosts() {
-    local out="" h
+    local out="" h name
     for h in $1; do
-        out="$out${out:+,}$(net_ns "${h%%:*}")${h#*:}"
-        case "$h" in *:*) ;; *) out=${out%"${h#*:}"} ;; esac
+        name=$(net_ns "${h%%:*}")
+        case "$h" in *:*) name="$name:${h#*:}" ;; esac
+        out="$out${out:+,}$name"
     done
     echo "$out"
 }

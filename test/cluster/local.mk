@@ -2,7 +2,9 @@
 # hosts are fake names or network namespaces) and Slurm's notations.
 CLUSTER_TESTS = \
 	test/cluster/t-hosts.sh \
-	test/cluster/t-slurm-agent.sh
+	test/cluster/t-slurm-agent.sh \
+	test/cluster/t-p2p-hosts.sh \
+	test/cluster/t-hosts-fail.sh
 check_PROGRAMS += test/cluster/nodelist
 test_cluster_nodelist_SOURCES = test/cluster/nodelist.c mpirun/hosts.c mpirun/mpirun.h
 test_cluster_nodelist_CFLAGS = $(AM_CFLAGS) $(HWLOC_CFLAGS)
