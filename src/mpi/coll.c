@@ -5,7 +5,7 @@
  * algorithms of src/coll or a schedule of src/coll/nbc.c started as a
  * request (the MPI_I* forms).  Both run over point-to-point on the
  * communicator's collective context (ctx + 1).  Intercommunicators:
- * coll_inter.c. */
+ * nbc_inter.c. */
 #include "config.h"
 #include "coll/sched.h"
 #include "mpi/dtype.h"
@@ -39,17 +39,6 @@ int tide_cop_end(tide_cop_t *o, int rc)
     o->st = NULL;
     o->v = NULL;
     return rc;
-}
-
-/* Intracommunicator only (the ops coll_inter.c does not cover). */
-static int tide_cop_intra(tide_cop_t *o)
-{
-    if (o->c->is_inter)
-        return tide_mpi_error(o->comm, o->fn, MPI_ERR_COMM,
-                              "argument comm (%s) is an intercommunicator; %s is defined on "
-                              "intracommunicators only (MPI 4.1 section 6.2.2)",
-                              o->c->name, o->fn);
-    return MPI_SUCCESS;
 }
 
 size_t *tide_cop_vec(tide_cop_t *o, size_t n)
@@ -315,8 +304,8 @@ static int tide_bcast(const char *fn, void *buffer, int count, MPI_Datatype dt, 
     int rc = tide_cop_begin(&o, fn, comm, req);
     if (rc)
         return rc;
-    if ((rc = tide_cop_intra(&o)))
-        return tide_cop_end(&o, rc);
+    if (o.c->is_inter)
+        return tide_inter_bcast(&o, buffer, count, dt, root);
     tide_cargs_t a = {.kind = TIDE_CK_BCAST, .root = root};
     rc = tide_cop_bytes(&o, count, dt, "count", "datatype", &a.blk);
     if (!rc)
@@ -346,8 +335,10 @@ int PMPI_Ibarrier(MPI_Comm comm, MPI_Request *request)
     int rc = tide_cop_begin(&o, "MPI_Ibarrier", comm, request);
     if (rc)
         return rc;
-    if ((rc = tide_cop_intra(&o)))
-        return tide_cop_end(&o, rc);
+    if (o.c->is_inter)
+        return tide_cop_end(&o, tide_mpi_error(comm, o.fn, MPI_ERR_COMM,
+                                               "nonblocking collectives on intercommunicators "
+                                               "are not supported yet; use MPI_Barrier"));
     tide_cargs_t a = {.kind = TIDE_CK_BARRIER};
     return tide_cop_run(&o, &a);
 }
@@ -364,8 +355,9 @@ static int tide_gather(const char *fn, const void *sendbuf, int sendcount, MPI_D
     int rc = tide_cop_begin(&o, fn, comm, req);
     if (rc)
         return rc;
-    if ((rc = tide_cop_intra(&o)))
-        return tide_cop_end(&o, rc);
+    if (o.c->is_inter)
+        return tide_inter_gather(&o, sendbuf, sendcount, sendtype, recvbuf, recvcount, NULL, NULL,
+                                 recvtype, root);
     rc = tide_cop_root(&o, root, o.c->size);
     int isroot = o.c->rank == root, inplace = isroot && sendbuf == MPI_IN_PLACE;
     tide_cargs_t a = {.kind = TIDE_CK_GATHER, .root = root};
@@ -414,8 +406,9 @@ static int tide_scatter(const char *fn, const void *sendbuf, int sendcount, MPI_
     int rc = tide_cop_begin(&o, fn, comm, req);
     if (rc)
         return rc;
-    if ((rc = tide_cop_intra(&o)))
-        return tide_cop_end(&o, rc);
+    if (o.c->is_inter)
+        return tide_inter_scatter(&o, sendbuf, sendcount, NULL, NULL, sendtype, recvbuf, recvcount,
+                                  recvtype, root);
     rc = tide_cop_root(&o, root, o.c->size);
     int isroot = o.c->rank == root, inplace = isroot && recvbuf == MPI_IN_PLACE;
     tide_cargs_t a = {.kind = TIDE_CK_SCATTER, .root = root};
@@ -463,8 +456,9 @@ static int tide_gatherv(const char *fn, const void *sendbuf, int sendcount, MPI_
     int rc = tide_cop_begin(&o, fn, comm, req);
     if (rc)
         return rc;
-    if ((rc = tide_cop_intra(&o)))
-        return tide_cop_end(&o, rc);
+    if (o.c->is_inter)
+        return tide_inter_gather(&o, sendbuf, sendcount, sendtype, recvbuf, -1, recvcounts, displs,
+                                 recvtype, root);
     int p = o.c->size;
     rc = tide_cop_root(&o, root, p);
     int isroot = o.c->rank == root, inplace = isroot && sendbuf == MPI_IN_PLACE;
@@ -514,8 +508,9 @@ static int tide_scatterv(const char *fn, const void *sendbuf, const int sendcoun
     int rc = tide_cop_begin(&o, fn, comm, req);
     if (rc)
         return rc;
-    if ((rc = tide_cop_intra(&o)))
-        return tide_cop_end(&o, rc);
+    if (o.c->is_inter)
+        return tide_inter_scatter(&o, sendbuf, -1, sendcounts, displs, sendtype, recvbuf, recvcount,
+                                  recvtype, root);
     int p = o.c->size;
     rc = tide_cop_root(&o, root, p);
     int isroot = o.c->rank == root, inplace = isroot && recvbuf == MPI_IN_PLACE;
@@ -564,8 +559,11 @@ static int tide_allgather(const char *fn, const void *sendbuf, int sendcount, MP
     size_t sb = 0, rb = 0;
     char *sp = NULL;
     int rc = tide_cop_begin(&o, fn, comm, req);
-    if (rc || (rc = tide_cop_intra(&o)))
-        return tide_cop_end(&o, rc);
+    if (rc)
+        return rc;
+    if (o.c->is_inter)
+        return tide_inter_allgather(&o, sendbuf, sendcount, sendtype, recvbuf, recvcount, NULL,
+                                    NULL, recvtype);
     int inplace = sendbuf == MPI_IN_PLACE;
     tide_cargs_t a = {.kind = TIDE_CK_ALLGATHER};
     rc = tide_cop_bytes(&o, recvcount, recvtype, "recvcount", "recvtype", &rb);
@@ -613,8 +611,11 @@ static int tide_allgatherv(const char *fn, const void *sendbuf, int sendcount,
     size_t sb = 0, *v = NULL;
     char *sp = NULL;
     int rc = tide_cop_begin(&o, fn, comm, req);
-    if (rc || (rc = tide_cop_intra(&o)))
-        return tide_cop_end(&o, rc);
+    if (rc)
+        return rc;
+    if (o.c->is_inter)
+        return tide_inter_allgather(&o, sendbuf, sendcount, sendtype, recvbuf, -1, recvcounts,
+                                    displs, recvtype);
     int p = o.c->size, me = o.c->rank, inplace = sendbuf == MPI_IN_PLACE;
     tide_cargs_t a = {.kind = TIDE_CK_ALLGATHERV};
     if (!inplace)
@@ -662,8 +663,11 @@ static int tide_alltoall(const char *fn, const void *sendbuf, int sendcount, MPI
     tide_cop_t o;
     size_t sb = 0, rb = 0;
     int rc = tide_cop_begin(&o, fn, comm, req);
-    if (rc || (rc = tide_cop_intra(&o)))
-        return tide_cop_end(&o, rc);
+    if (rc)
+        return rc;
+    if (o.c->is_inter)
+        return tide_inter_alltoall(&o, sendbuf, sendcount, NULL, NULL, NULL, sendtype, recvbuf,
+                                   recvcount, NULL, NULL, NULL, recvtype);
     int p = o.c->size, inplace = sendbuf == MPI_IN_PLACE;
     tide_cargs_t a = {.kind = TIDE_CK_ALLTOALL};
     rc = tide_cop_bytes(&o, recvcount, recvtype, "recvcount", "recvtype", &rb);
@@ -715,8 +719,11 @@ static int tide_alltoallw(const char *fn, const void *sendbuf, const int sendcou
     tide_cop_t o;
     size_t *v = NULL;
     int rc = tide_cop_begin(&o, fn, comm, req);
-    if (rc || (rc = tide_cop_intra(&o)))
-        return tide_cop_end(&o, rc);
+    if (rc)
+        return rc;
+    if (o.c->is_inter)
+        return tide_inter_alltoall(&o, sendbuf, -1, sendcounts, sdispls, sendtypes, sendtype,
+                                   recvbuf, -1, recvcounts, rdispls, recvtypes, recvtype);
     int p = o.c->size, me = o.c->rank, inplace = sendbuf == MPI_IN_PLACE,
         w = fn[strlen(fn) - 1] == 'w';
     tide_cargs_t a = {.kind = TIDE_CK_ALLTOALLV};
@@ -810,8 +817,10 @@ static int tide_reduce(const char *fn, const void *sendbuf, void *recvbuf, int c
 {
     tide_cop_t o;
     int rc = tide_cop_begin(&o, fn, comm, req);
-    if (rc || (rc = tide_cop_intra(&o)))
-        return tide_cop_end(&o, rc);
+    if (rc)
+        return rc;
+    if (o.c->is_inter)
+        return tide_inter_reduce(&o, sendbuf, recvbuf, count, dt, op, root);
     tide_cargs_t a = {.kind = TIDE_CK_REDUCE, .root = root};
     rc = tide_cop_root(&o, root, o.c->size);
     int isroot = o.c->rank == root;
@@ -844,8 +853,11 @@ static int tide_allred(const char *fn, int kind, const void *sendbuf, void *recv
 {
     tide_cop_t o;
     int rc = tide_cop_begin(&o, fn, comm, req);
-    if (rc || (rc = tide_cop_intra(&o)))
-        return tide_cop_end(&o, rc);
+    if (rc)
+        return rc;
+    if (o.c->is_inter)
+        return kind == TIDE_CK_ALLREDUCE ? tide_inter_allreduce(&o, sendbuf, recvbuf, count, dt, op)
+                                         : tide_inter_scan(&o);
     tide_cargs_t a = {.kind = kind};
     rc = tide_cop_red(&o, sendbuf, recvbuf, count, dt, op, 1, &a.count, (char **)&a.sbuf,
                       (char **)&a.rbuf);
@@ -906,8 +918,10 @@ static int tide_rscatter(const char *fn, const void *sendbuf, void *recvbuf, con
 {
     tide_cop_t o;
     int rc = tide_cop_begin(&o, fn, comm, req);
-    if (rc || (rc = tide_cop_intra(&o)))
-        return tide_cop_end(&o, rc);
+    if (rc)
+        return rc;
+    if (o.c->is_inter)
+        return tide_inter_reduce_scatter(&o, sendbuf, recvbuf, counts, block, dt, op);
     int p = o.c->size, me = o.c->rank, inplace = sendbuf == MPI_IN_PLACE;
     long total = 0;
     size_t per = 0, bytes, *v = tide_cop_vec(&o, (size_t)p);

@@ -106,4 +106,29 @@ int tide_cop_vector(tide_cop_t *o, const void *buf, int n, const int *counts, co
 size_t *tide_cop_vec(tide_cop_t *o, size_t n);
 int tide_coll_fail(const char *fn, MPI_Comm comm, int rc);
 
+/* ---- intercommunicators (nbc_inter.c): blocking only; each ends the
+ * call (tide_cop_end).  Counts of -1 select the v/w forms. ---- */
+int tide_inter_bcast(tide_cop_t *o, void *buffer, int count, MPI_Datatype dt, int root);
+int tide_inter_gather(tide_cop_t *o, const void *sendbuf, int sendcount, MPI_Datatype sendtype,
+                      void *recvbuf, int recvcount, const int *recvcounts, const int *displs,
+                      MPI_Datatype recvtype, int root);
+int tide_inter_scatter(tide_cop_t *o, const void *sendbuf, int sendcount, const int *sendcounts,
+                       const int *displs, MPI_Datatype sendtype, void *recvbuf, int recvcount,
+                       MPI_Datatype recvtype, int root);
+int tide_inter_allgather(tide_cop_t *o, const void *sendbuf, int sendcount, MPI_Datatype sendtype,
+                         void *recvbuf, int recvcount, const int *recvcounts, const int *displs,
+                         MPI_Datatype recvtype);
+int tide_inter_alltoall(tide_cop_t *o, const void *sendbuf, int sendcount, const int *sendcounts,
+                        const int *sdispls, const MPI_Datatype *sendtypes, MPI_Datatype sendtype,
+                        void *recvbuf, int recvcount, const int *recvcounts, const int *rdispls,
+                        const MPI_Datatype *recvtypes, MPI_Datatype recvtype);
+int tide_inter_reduce(tide_cop_t *o, const void *sendbuf, void *recvbuf, int count, MPI_Datatype dt,
+                      MPI_Op op, int root);
+int tide_inter_allreduce(tide_cop_t *o, const void *sendbuf, void *recvbuf, int count,
+                         MPI_Datatype dt, MPI_Op op);
+int tide_inter_reduce_scatter(tide_cop_t *o, const void *sendbuf, void *recvbuf, const int *counts,
+                              const int *block, MPI_Datatype dt, MPI_Op op);
+/* Scan and Exscan: MPI_ERR_COMM. */
+int tide_inter_scan(tide_cop_t *o);
+
 #endif

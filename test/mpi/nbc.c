@@ -612,6 +612,160 @@ static void test_grequest(MPI_Comm comm)
     MPI_Comm_set_errhandler(comm, MPI_ERRORS_ARE_FATAL);
 }
 
+/* Intercommunicator collectives between the even (group 0) and odd
+ * (group 1) ranks of MPI_COMM_WORLD: every value received comes from the
+ * other group. */
+static int wsz;
+static int world_of(int color, int r) /* world rank of rank r of group color */
+{
+    return 2 * r + color;
+}
+
+static int dsp_of(int j) /* displacement of block j when block i has i + 1 items and a gap */
+{
+    return j * (j + 3) / 2;
+}
+
+static void test_inter_rooted(MPI_Comm ic, int color, int lrank, int rsize)
+{
+    int me = world_of(color, lrank);
+    for (int rg = 0; rg < 2; rg++) { /* the root's group */
+        int rgsize = rg == color ? wsz / 2 + (wsz % 2 && color == 0) : rsize;
+        for (int root = 0; root < rgsize; root++) {
+            int in_root_group = rg == color, am_root = in_root_group && lrank == root;
+            int arg = in_root_group ? (am_root ? MPI_ROOT : MPI_PROC_NULL) : root;
+            int rw = world_of(rg, root), n = 5, b[5], s[5], r[5], *g = ints((size_t)n * rsize),
+                *sc = ints((size_t)n * rsize);
+            for (int i = 0; i < n; i++)
+                b[i] = am_root ? val(rw, 30, i) : -1, s[i] = val(me, 31, i), r[i] = -1;
+            for (int i = 0; i < n * rsize; i++)
+                g[i] = -1, sc[i] = val(me, 32, i);
+            OK(MPI_Bcast(b, n, MPI_INT, arg, ic));
+            OK(MPI_Reduce(s, r, n, MPI_INT, MPI_SUM, arg, ic));
+            OK(MPI_Gather(s, n, MPI_INT, g, n, MPI_INT, arg, ic));
+            OK(MPI_Scatter(sc, n, MPI_INT, r + 0, in_root_group ? 0 : n, MPI_INT, arg, ic));
+            for (int i = 0; i < n && !in_root_group; i++) {
+                CHECK(b[i] == val(rw, 30, i), "inter bcast from %d [%d]=%d", rw, i, b[i]);
+                CHECK(r[i] == val(rw, 32, lrank * n + i), "inter scatter [%d]=%d", i, r[i]);
+            }
+            for (int i = 0; i < n && am_root; i++) {
+                int want = 0;
+                for (int j = 0; j < rsize; j++)
+                    want += val(world_of(1 - color, j), 31, i);
+                CHECK(r[i] == want, "inter reduce [%d]=%d want %d", i, r[i], want);
+                for (int j = 0; j < rsize; j++)
+                    CHECK(g[j * n + i] == val(world_of(1 - color, j), 31, i), "inter gather");
+            }
+            /* Gatherv/Scatterv: remote rank j has j + 1 ints */
+            int *cnt = ints((size_t)rsize), *dsp = ints((size_t)rsize), tot = 0;
+            for (int j = 0; j < rsize; j++)
+                cnt[j] = j + 1, dsp[j] = tot, tot += j + 2;
+            int *gv = ints((size_t)tot), mine = lrank + 1, mv[64], rv[64];
+            for (int i = 0; i < tot; i++)
+                gv[i] = -1;
+            for (int i = 0; i < mine; i++)
+                mv[i] = val(me, 33, i), rv[i] = -1;
+            OK(MPI_Gatherv(mv, mine, MPI_INT, gv, cnt, dsp, MPI_INT, arg, ic));
+            int *sv = ints((size_t)tot);
+            for (int i = 0; i < tot; i++)
+                sv[i] = val(me, 34, i);
+            OK(MPI_Scatterv(sv, cnt, dsp, MPI_INT, rv, mine, MPI_INT, arg, ic));
+            for (int j = 0; am_root && j < rsize; j++)
+                for (int k = 0; k < cnt[j]; k++)
+                    CHECK(gv[dsp[j] + k] == val(world_of(1 - color, j), 33, k), "inter gatherv");
+            for (int k = 0; !in_root_group && k < mine; k++)
+                CHECK(rv[k] == val(rw, 34, dsp_of(lrank) + k), "inter scatterv [%d]=%d", k, rv[k]);
+            free(g), free(sc), free(cnt), free(dsp), free(gv), free(sv);
+        }
+    }
+}
+
+static void test_inter(void)
+{
+    if (wsz < 2)
+        return;
+    int color = rank % 2, lrank, lsize, rsize;
+    MPI_Comm local, ic;
+    OK(MPI_Comm_split(MPI_COMM_WORLD, color, rank, &local));
+    OK(MPI_Intercomm_create(local, 0, MPI_COMM_WORLD, 1 - color, 99, &ic));
+    MPI_Comm_rank(local, &lrank);
+    MPI_Comm_size(local, &lsize);
+    MPI_Comm_remote_size(ic, &rsize);
+    int me = rank, saved = rank;
+    rank = lrank;
+    test_inter_rooted(ic, color, lrank, rsize);
+    /* Allreduce, Allgather(v), Alltoall(v) */
+    enum { N = 4 };
+    int s[N], r[N], *ag = ints((size_t)N * rsize), *a2s = ints((size_t)N * rsize),
+                    *a2r = ints((size_t)N * rsize);
+    for (int i = 0; i < N; i++)
+        s[i] = val(me, 40, i);
+    for (int i = 0; i < N * rsize; i++)
+        a2s[i] = val(me, 41, i);
+    OK(MPI_Allreduce(s, r, N, MPI_INT, MPI_SUM, ic));
+    OK(MPI_Allgather(s, N, MPI_INT, ag, N, MPI_INT, ic));
+    OK(MPI_Alltoall(a2s, N, MPI_INT, a2r, N, MPI_INT, ic));
+    for (int i = 0; i < N; i++) {
+        int want = 0;
+        for (int j = 0; j < rsize; j++)
+            want += val(world_of(1 - color, j), 40, i);
+        CHECK(r[i] == want, "inter allreduce [%d]=%d want %d", i, r[i], want);
+        for (int j = 0; j < rsize; j++) {
+            CHECK(ag[j * N + i] == val(world_of(1 - color, j), 40, i), "inter allgather");
+            CHECK(a2r[j * N + i] == val(world_of(1 - color, j), 41, lrank * N + i),
+                  "inter alltoall from %d [%d]", j, i);
+        }
+    }
+    int *c = ints((size_t)rsize), *d = ints((size_t)rsize), *sc = ints((size_t)rsize),
+        *sd = ints((size_t)rsize), tot = 0, stot = 0;
+    for (int j = 0; j < rsize; j++) {
+        c[j] = j + 1, d[j] = tot, tot += j + 1;             /* from remote j: j + 1 ints */
+        sc[j] = lrank + 1, sd[j] = stot, stot += lrank + 1; /* to remote j: lrank + 1 */
+    }
+    int *agv = ints((size_t)tot), *sv = ints((size_t)stot), *rv = ints((size_t)tot);
+    for (int i = 0; i < stot; i++)
+        sv[i] = val(me, 42, i);
+    OK(MPI_Allgatherv(s, lrank + 1, MPI_INT, agv, c, d, MPI_INT, ic));
+    OK(MPI_Alltoallv(sv, sc, sd, MPI_INT, rv, c, d, MPI_INT, ic));
+    for (int j = 0; j < rsize; j++)
+        for (int k = 0; k < c[j]; k++) {
+            CHECK(agv[d[j] + k] == val(world_of(1 - color, j), 40, k), "inter allgatherv");
+            CHECK(rv[d[j] + k] == val(world_of(1 - color, j), 42, lrank * (j + 1) + k),
+                  "inter alltoallv from %d [%d]=%d", j, k, rv[d[j] + k]);
+        }
+    /* Reduce_scatter: 12 items in both groups, spread over the local ranks */
+    int rc12[64], tot12 = 12, in12[12], out12[12];
+    for (int i = 0; i < lsize; i++)
+        rc12[i] = tot12 / lsize + (i < tot12 % lsize);
+    for (int i = 0; i < tot12; i++)
+        in12[i] = val(me, 43, i);
+    OK(MPI_Reduce_scatter(in12, out12, rc12, MPI_INT, MPI_SUM, ic));
+    int off = 0;
+    for (int i = 0; i < lrank; i++)
+        off += rc12[i];
+    for (int k = 0; k < rc12[lrank]; k++) {
+        int want = 0;
+        for (int j = 0; j < rsize; j++)
+            want += val(world_of(1 - color, j), 43, off + k);
+        CHECK(out12[k] == want, "inter reduce_scatter [%d]=%d want %d", k, out12[k], want);
+    }
+    /* Scan is not defined; nonblocking forms are not there yet */
+    MPI_Comm_set_errhandler(ic, MPI_ERRORS_RETURN);
+    int cls, rc = MPI_Scan(s, r, N, MPI_INT, MPI_SUM, ic);
+    MPI_Error_class(rc, &cls);
+    CHECK(cls == MPI_ERR_COMM, "inter scan gave %d", cls);
+    MPI_Request q;
+    rc = MPI_Ibarrier(ic, &q);
+    MPI_Error_class(rc, &cls);
+    CHECK(cls == MPI_ERR_COMM, "inter ibarrier gave %d", cls);
+    OK(MPI_Barrier(ic));
+    free(ag), free(a2s), free(a2r), free(c), free(d), free(sc), free(sd), free(agv), free(sv),
+        free(rv);
+    OK(MPI_Comm_free(&ic));
+    OK(MPI_Comm_free(&local));
+    rank = saved;
+}
+
 static void test_errors(MPI_Comm comm)
 {
     int x = 1, y, cls;
@@ -669,7 +823,8 @@ int main(int argc, char **argv)
         test_errors(comm);
         test_grequest(comm);
     }
-    rank = wr, size = ws;
+    rank = wr, size = ws, wsz = ws;
+    test_inter();
     OK(MPI_Comm_free(&dup));
     int all = 0;
     MPI_Allreduce(&failures, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
