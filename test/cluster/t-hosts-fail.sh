@@ -4,7 +4,8 @@
 # any namespace: a rank that exits non-zero (named with its host), a whole
 # host daemon killed with SIGKILL (named with host and ranks), SIGTERM and
 # SIGINT to mpirun (forwarded), --timeout.  Also output tagged from every
-# host and stdin to rank 0.
+# host and stdin to rank 0.  mpirun killed with SIGKILL leaves nothing
+# either (the daemons end with their stdin).
 . "$TIDE_SRCDIR/test/lib.sh"
 . "$TIDE_SRCDIR/test/cluster/cluster-lib.sh"
 cluster_ns_setup 2
@@ -70,6 +71,13 @@ for sig in TERM INT; do
     launch_err_has "received SIG$sig"
     cluster_no_procs
 done
+
+# mpirun killed with SIGKILL: each daemon sees its stdin close, ends its
+# ranks and exits
+start_job
+kill -KILL $PID
+wait $PID || true
+cluster_no_procs
 
 # --timeout
 LAUNCH_EXPECT_124=1 launch_run "${NS[@]}" --host "$H" --timeout 2 "$T/failer" sleep 0 100

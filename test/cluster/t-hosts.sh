@@ -89,6 +89,11 @@ launch_run "${FAKE[@]}" --host a,b -x TIDE_TEST_X=xyz -x HOME sh -c 'echo "$TIDE
 launch_expect_rc 0
 [ "$(grep -c "^xyz $HOME\$" "$T/out")" = 2 ] || fail "-x: $(cat "$T/out" "$T/err")"
 
+# an agent that cannot reach the host: the daemon is reported lost
+launch_run --launch-agent false --host a,b "$T/pc" hello
+launch_expect_rc 1
+launch_err_has "lost the daemon on host [ab] (pid [0-9]*), which exited with code 1; its rank [01] is gone"
+
 # a program that does not exist
 launch_run "${FAKE[@]}" --host a,b "$T/no-such-program"
 launch_expect_rc 127
