@@ -12,8 +12,9 @@ launch_run --version
 launch_expect_rc 0
 launch_out_has "^mpirun (Tide) "
 launch_out_has "^PMIx "
-for bad in "-np 0 true" "-np x true" "--bind-to socket true" "--map-by node true" \
-    "--timeout -1 true" "--no-such-option true" "-np 2" "-np"; do
+for bad in "-np 0 true" "-np x true" "--bind-to hwthread true" "--map-by nowhere true" \
+    "--map-by ppr:0:node true" "--map-by ppr:2:rack true" "--host true" \
+    "--hostfile /nonexistent true" "--timeout -1 true" "--no-such-option true" "-np 2" "-np"; do
     # shellcheck disable=SC2086
     launch_run $bad
     launch_expect_rc 1
