@@ -42,6 +42,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+"$top/scripts/fetch-deps.sh" || echo "== optional test sources not fetched: test/mpich will skip"
 if [ ! -x configure ] || [ configure.ac -nt configure ]; then
     echo "== generating configure"
     ./autogen.sh >/dev/null

@@ -1,11 +1,13 @@
 /* Datatypes: the predefined (basic) types.  A basic type's handle carries
  * its size (mpi.h: 0x4c00SSII), so the hot path needs no table lookup.
- * Element counts from statuses (MPI_Get_count, MPI_Get_elements).
+ * Element counts from statuses (MPI_Get_count, MPI_Get_elements), and the
+ * portable "external32" representation (MPI_Pack_external and friends).
  * Derived types live in dtype.c; the calls here answer for both. */
 #include "config.h"
 #include "mpi/dtype.h"
 #include "mpi/mpi_impl.h"
 
+#include <float.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -161,3 +163,256 @@ int PMPI_Get_elements_x(const MPI_Status *status, MPI_Datatype datatype, MPI_Cou
     return MPI_SUCCESS;
 }
 TIDE_MPI_WEAK(MPI_Get_elements_x);
+
+/* ---- external32 (MPI 4.1 section 13.5.2): MPI_Pack_external ------------- */
+
+/* How a basic element travels in external32: big-endian, the sizes of
+ * MPI 4.1 table 13.2 (long is 4 bytes, wchar 2, long double IEEE binary128).
+ * Complex types are two reals; the MINLOC/MAXLOC pairs a value and an int. */
+enum { TIDE_X32_RAW, TIDE_X32_SINT, TIDE_X32_UINT, TIDE_X32_REAL, TIDE_X32_LDBL };
+
+typedef struct tide_x32 {
+    unsigned char kind, xsize; /* external size of one scalar */
+    unsigned char nsize;       /* native size of one scalar */
+    unsigned char n;           /* scalars in the element (complex: 2) */
+    unsigned char pair;        /* MINLOC/MAXLOC pair: value, then an int at offset pair */
+} tide_x32_t;
+
+static const tide_x32_t tide_x32_table[TIDE_DT_NBASIC] = {
+    [1] = {TIDE_X32_RAW, 1, 1, 1, 0},     [2] = {TIDE_X32_RAW, 1, 1, 1, 0},
+    [3] = {TIDE_X32_RAW, 1, 1, 1, 0},     [4] = {TIDE_X32_RAW, 1, 1, 1, 0},
+    [5] = {TIDE_X32_SINT, 2, 2, 1, 0},    [6] = {TIDE_X32_UINT, 2, 2, 1, 0},
+    [7] = {TIDE_X32_SINT, 4, 4, 1, 0},    [8] = {TIDE_X32_UINT, 4, 4, 1, 0},
+    [9] = {TIDE_X32_SINT, 4, 8, 1, 0},    [10] = {TIDE_X32_UINT, 4, 8, 1, 0},
+    [11] = {TIDE_X32_SINT, 8, 8, 1, 0},   [12] = {TIDE_X32_UINT, 8, 8, 1, 0},
+    [13] = {TIDE_X32_REAL, 4, 4, 1, 0},   [14] = {TIDE_X32_REAL, 8, 8, 1, 0},
+    [15] = {TIDE_X32_LDBL, 16, 16, 1, 0}, [16] = {TIDE_X32_UINT, 2, 4, 1, 0},
+    [17] = {TIDE_X32_RAW, 1, 1, 1, 0},    [18] = {TIDE_X32_SINT, 1, 1, 1, 0},
+    [19] = {TIDE_X32_SINT, 2, 2, 1, 0},   [20] = {TIDE_X32_SINT, 4, 4, 1, 0},
+    [21] = {TIDE_X32_SINT, 8, 8, 1, 0},   [22] = {TIDE_X32_UINT, 1, 1, 1, 0},
+    [23] = {TIDE_X32_UINT, 2, 2, 1, 0},   [24] = {TIDE_X32_UINT, 4, 4, 1, 0},
+    [25] = {TIDE_X32_UINT, 8, 8, 1, 0},   [26] = {TIDE_X32_SINT, 8, 8, 1, 0},
+    [27] = {TIDE_X32_SINT, 8, 8, 1, 0},   [28] = {TIDE_X32_SINT, 8, 8, 1, 0},
+    [29] = {TIDE_X32_RAW, 1, 1, 1, 0},    [30] = {TIDE_X32_REAL, 4, 4, 2, 0},
+    [31] = {TIDE_X32_REAL, 8, 8, 2, 0},   [32] = {TIDE_X32_LDBL, 16, 16, 2, 0},
+    [33] = {TIDE_X32_REAL, 4, 4, 1, 4},   [34] = {TIDE_X32_REAL, 8, 8, 1, 8},
+    [35] = {TIDE_X32_SINT, 4, 8, 1, 8},   [36] = {TIDE_X32_SINT, 4, 4, 1, 4},
+    [37] = {TIDE_X32_SINT, 2, 2, 1, 4},   [38] = {TIDE_X32_LDBL, 16, 16, 1, 16},
+};
+
+static const tide_x32_t tide_x32_int = {TIDE_X32_SINT, 4, 4, 1, 0};
+
+/* External bytes of one element of basic type dt. */
+static int tide_x32_size(MPI_Datatype dt)
+{
+    const tide_x32_t *x = &tide_x32_table[dt & 0xff];
+    return x->n * x->xsize + (x->pair ? 4 : 0);
+}
+
+/* A native little- or big-endian integer of n bytes, as raw bits. */
+static uint64_t tide_x32_load(const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+    memcpy(&v, p, (size_t)n); /* n <= 8 */
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v >>= 8 * (8 - n);
+#endif
+    return v;
+}
+
+static void tide_x32_store(unsigned char *p, uint64_t v, int n)
+{
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v <<= 8 * (8 - n);
+#endif
+    memcpy(p, &v, (size_t)n);
+}
+
+static void tide_x32_put_be(unsigned char *out, uint64_t v, int n)
+{
+    for (int i = n - 1; i >= 0; i--, v >>= 8)
+        out[i] = (unsigned char)v;
+}
+
+static uint64_t tide_x32_get_be(const unsigned char *in, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v = v << 8 | in[i];
+    return v;
+}
+
+/* x86 80-bit extended (in 16 bytes) <-> IEEE binary128, big-endian: same
+ * sign, exponent and bias; the explicit integer bit is dropped. */
+static void tide_x32_ldbl_out(unsigned char *out, const unsigned char *in)
+{
+#if LDBL_MANT_DIG == 64
+    uint64_t mant = tide_x32_load(in, 8), se = tide_x32_load(in + 8, 2);
+    uint64_t frac = mant & ~(1ULL << 63); /* 63 bits -> the top of 112 */
+    tide_x32_put_be(out, se << 48 | frac >> 15, 8);
+    tide_x32_put_be(out + 8, frac << 49, 8);
+#else /* binary128 (or double) already: byte order only */
+    for (int i = 0; i < 16; i++)
+        out[i] = in[LDBL_MANT_DIG == 113 ? 15 - i : i];
+#endif
+}
+
+static void tide_x32_ldbl_in(unsigned char *out, const unsigned char *in)
+{
+#if LDBL_MANT_DIG == 64
+    uint64_t hi = tide_x32_get_be(in, 8), lo = tide_x32_get_be(in + 8, 8);
+    uint64_t se = hi >> 48, frac = (hi & 0xffffffffffffULL) << 15 | lo >> 49;
+    uint64_t mant = frac | ((se & 0x7fff) ? 1ULL << 63 : 0);
+    memset(out, 0, 16);
+    tide_x32_store(out, mant, 8);
+    tide_x32_store(out + 8, se, 2);
+#else
+    for (int i = 0; i < 16; i++)
+        out[i] = in[LDBL_MANT_DIG == 113 ? 15 - i : i];
+#endif
+}
+
+/* One scalar out: -ERANGE if an integer does not fit its external size. */
+static int tide_x32_scalar_out(const tide_x32_t *x, unsigned char *out, const unsigned char *in)
+{
+    if (x->kind == TIDE_X32_LDBL) {
+        tide_x32_ldbl_out(out, in);
+        return 0;
+    }
+    uint64_t v = tide_x32_load(in, x->nsize);
+    if (x->xsize < x->nsize) {
+        int sh = 64 - 8 * x->nsize, xb = 8 * x->xsize;
+        int64_t s = (int64_t)(v << sh) >> sh;
+        if (x->kind == TIDE_X32_SINT ? s < -(1LL << (xb - 1)) || s >= (1LL << (xb - 1))
+                                     : v >> xb != 0)
+            return -ERANGE;
+    }
+    tide_x32_put_be(out, v, x->xsize);
+    return 0;
+}
+
+static void tide_x32_scalar_in(const tide_x32_t *x, unsigned char *out, const unsigned char *in)
+{
+    if (x->kind == TIDE_X32_LDBL) {
+        tide_x32_ldbl_in(out, in);
+        return;
+    }
+    uint64_t v = tide_x32_get_be(in, x->xsize);
+    if (x->xsize < x->nsize && x->kind == TIDE_X32_SINT) {
+        int sh = 64 - 8 * x->xsize;
+        v = (uint64_t)((int64_t)(v << sh) >> sh); /* sign-extend */
+    }
+    tide_x32_store(out, v, x->nsize);
+}
+
+typedef struct tide_x32_walk {
+    unsigned char *user; /* the user's buffer (origin of the offsets) */
+    unsigned char *ext;  /* the external32 buffer, advancing */
+    int out;             /* pack (1) or unpack (0) */
+    MPI_Aint bytes;      /* external bytes so far (size only when ext is NULL) */
+} tide_x32_walk_t;
+
+static int tide_x32_elem(void *arg, MPI_Aint off, MPI_Datatype dt, MPI_Count n)
+{
+    tide_x32_walk_t *w = arg;
+    const tide_x32_t *x = &tide_x32_table[dt & 0xff];
+    int nsz = tide_dt_size(dt);
+    w->bytes += n * tide_x32_size(dt);
+    for (MPI_Count i = 0; w->ext && i < n; i++) {
+        unsigned char *u = w->user + off + i * nsz;
+        for (int k = 0; k < x->n + (x->pair != 0); k++) {
+            const tide_x32_t *s = k < x->n ? x : &tide_x32_int;
+            unsigned char *us = u + (k < x->n ? k * x->nsize : x->pair);
+            if (!w->out)
+                tide_x32_scalar_in(s, us, w->ext);
+            else if (tide_x32_scalar_out(s, w->ext, us))
+                return -ERANGE;
+            w->ext += s->xsize;
+        }
+    }
+    return 0;
+}
+
+static int tide_x32_check(const char *fn, const char *datarep, int count, MPI_Datatype dt)
+{
+    TIDE_MPI_CHECK_INIT(fn);
+    TIDE_MPI_CHECK_PTR(fn, MPI_COMM_NULL, datarep, "datarep");
+    if (strcmp(datarep, "external32") != 0)
+        return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_ARG,
+                              "argument datarep (\"%s\") is not \"external32\", the only data "
+                              "representation Tide knows",
+                              datarep);
+    if (count < 0)
+        return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_COUNT, "count (%d) is negative", count);
+    tide_dt_msg_t m;
+    int rc = tide_dt_msg(dt, count, &m);
+    return rc ? tide_dt_msg_error(fn, MPI_COMM_NULL, dt, rc) : MPI_SUCCESS;
+}
+
+static int tide_x32_run(const char *fn, void *user, int count, MPI_Datatype dt, void *ext,
+                        MPI_Aint size, MPI_Aint *position, int out)
+{
+    TIDE_MPI_CHECK_PTR(fn, MPI_COMM_NULL, position, "position");
+    tide_x32_walk_t w = {user, NULL, out, 0};
+    tide_dtype_each_elem(dt, count, tide_x32_elem, &w); /* size */
+    if (*position < 0 || *position + w.bytes > size)
+        return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_TRUNCATE,
+                              "%lld external32 bytes at position %lld do not fit in %s %lld",
+                              (long long)w.bytes, (long long)*position, out ? "outsize" : "insize",
+                              (long long)size);
+    w.ext = (unsigned char *)ext + *position;
+    w.bytes = 0;
+    if (tide_dtype_each_elem(dt, count, tide_x32_elem, &w))
+        return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_CONVERSION,
+                              "a value of the data does not fit its external32 size (MPI_LONG, "
+                              "MPI_UNSIGNED_LONG: 4 bytes; MPI_WCHAR: 2 bytes)");
+    *position += w.bytes;
+    return MPI_SUCCESS;
+}
+
+int PMPI_Pack_external(const char datarep[], const void *inbuf, int incount, MPI_Datatype datatype,
+                       void *outbuf, MPI_Aint outsize, MPI_Aint *position)
+{
+    static const char fn[] = "MPI_Pack_external";
+    int rc = tide_x32_check(fn, datarep, incount, datatype);
+    if (rc)
+        return rc;
+    return tide_x32_run(fn, (void *)(uintptr_t)inbuf, incount, datatype, outbuf, outsize, position,
+                        1);
+}
+TIDE_MPI_WEAK(MPI_Pack_external);
+
+int PMPI_Unpack_external(const char datarep[], const void *inbuf, MPI_Aint insize,
+                         MPI_Aint *position, void *outbuf, int outcount, MPI_Datatype datatype)
+{
+    static const char fn[] = "MPI_Unpack_external";
+    int rc = tide_x32_check(fn, datarep, outcount, datatype);
+    if (rc)
+        return rc;
+    return tide_x32_run(fn, outbuf, outcount, datatype, (void *)(uintptr_t)inbuf, insize, position,
+                        0);
+}
+TIDE_MPI_WEAK(MPI_Unpack_external);
+
+int PMPI_Pack_external_size(const char datarep[], int incount, MPI_Datatype datatype,
+                            MPI_Aint *size)
+{
+    static const char fn[] = "MPI_Pack_external_size";
+    TIDE_MPI_CHECK_INIT(fn);
+    TIDE_MPI_CHECK_PTR(fn, MPI_COMM_NULL, datarep, "datarep");
+    if (strcmp(datarep, "external32") != 0)
+        return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_ARG,
+                              "argument datarep (\"%s\") is not \"external32\"", datarep);
+    if (incount < 0)
+        return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_COUNT, "argument incount (%d) is negative",
+                              incount);
+    TIDE_MPI_CHECK_PTR(fn, MPI_COMM_NULL, size, "size");
+    tide_x32_walk_t w = {NULL, NULL, 1, 0};
+    if (tide_dtype_each_elem(datatype, incount, tide_x32_elem, &w))
+        return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_TYPE,
+                              "argument datatype (handle 0x%x) is not a valid datatype",
+                              (unsigned)datatype);
+    *size = w.bytes;
+    return MPI_SUCCESS;
+}
+TIDE_MPI_WEAK(MPI_Pack_external_size);

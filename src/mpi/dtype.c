@@ -479,7 +479,7 @@ static void tide_dt_replay(tide_dt_flat_t *f, const tide_dtype_t *t, MPI_Aint of
 #define TIDE_DT_KID(t, i) (t)->kids[i] ? 0 : (t)->types[i], (t)->kids[i]
 
 /* Blocks of t's combiner for one item at off (everything but DUP,
- * CONTIGUOUS, RESIZED and SUBARRAY, which walk() handles directly). */
+ * CONTIGUOUS, RESIZED, SUBARRAY and DARRAY, which walk() handles directly). */
 static void tide_dt_walk_one(tide_dt_flat_t *f, const tide_dtype_t *t, MPI_Aint off)
 {
     const int *I = t->ints;
@@ -535,7 +535,8 @@ static void tide_dt_walk(tide_dt_flat_t *f, MPI_Datatype basic, const tide_dtype
     MPI_Aint ext = t->ub - t->lb;
     switch (t->combiner) {
     case MPI_COMBINER_DUP: tide_dt_walk(f, TIDE_DT_KID(t, 0), off, count); return;
-    case MPI_COMBINER_SUBARRAY: tide_dt_walk(f, 0, t->inner, off, count); return;
+    case MPI_COMBINER_SUBARRAY:
+    case MPI_COMBINER_DARRAY: tide_dt_walk(f, 0, t->inner, off, count); return;
     case MPI_COMBINER_CONTIGUOUS: {
         tide_dt_info_t ci;
         tide_dt_info(t->types[0], &ci);
@@ -671,4 +672,80 @@ int tide_dtype_count(MPI_Datatype dt, MPI_Count bytes, MPI_Count *items, MPI_Cou
     }
     *elements = el;
     return 0;
+}
+
+/* ---- typemap walk by basic element (external32) -------------------------- */
+
+typedef struct tide_dt_each {
+    tide_dt_elem_fn_t fn;
+    void *arg;
+} tide_dt_each_t;
+
+static int tide_dt_each(const tide_dt_each_t *e, MPI_Datatype basic, const tide_dtype_t *t,
+                        MPI_Aint off, MPI_Count count);
+
+/* One item of t at off, by its constructor. */
+static int tide_dt_each_one(const tide_dt_each_t *e, const tide_dtype_t *t, MPI_Aint off)
+{
+    const int *I = t->ints;
+    const MPI_Aint *A = t->aints;
+    MPI_Aint ext0 = t->kids[0] ? t->kids[0]->ub - t->kids[0]->lb : tide_dt_extent_of(t->types[0]);
+    int rc = 0;
+    switch (t->combiner) {
+    case MPI_COMBINER_DUP: return tide_dt_each(e, TIDE_DT_KID(t, 0), off, 1);
+    case MPI_COMBINER_SUBARRAY:
+    case MPI_COMBINER_DARRAY: return tide_dt_each(e, 0, t->inner, off, 1);
+    case MPI_COMBINER_CONTIGUOUS: return tide_dt_each(e, TIDE_DT_KID(t, 0), off, I[0]);
+    case MPI_COMBINER_RESIZED: return tide_dt_each(e, TIDE_DT_KID(t, 0), off, 1);
+    case MPI_COMBINER_VECTOR:
+    case MPI_COMBINER_HVECTOR: {
+        MPI_Aint stride = t->combiner == MPI_COMBINER_VECTOR ? (MPI_Aint)I[2] * ext0 : A[0];
+        for (int i = 0; i < I[0] && !rc; i++)
+            rc = tide_dt_each(e, TIDE_DT_KID(t, 0), off + i * stride, I[1]);
+        return rc;
+    }
+    case MPI_COMBINER_INDEXED:
+        for (int i = 0; i < I[0] && !rc; i++)
+            rc = tide_dt_each(e, TIDE_DT_KID(t, 0), off + (MPI_Aint)I[1 + I[0] + i] * ext0,
+                              I[1 + i]);
+        return rc;
+    case MPI_COMBINER_HINDEXED:
+        for (int i = 0; i < I[0] && !rc; i++)
+            rc = tide_dt_each(e, TIDE_DT_KID(t, 0), off + A[i], I[1 + i]);
+        return rc;
+    case MPI_COMBINER_INDEXED_BLOCK:
+        for (int i = 0; i < I[0] && !rc; i++)
+            rc = tide_dt_each(e, TIDE_DT_KID(t, 0), off + (MPI_Aint)I[2 + i] * ext0, I[1]);
+        return rc;
+    case MPI_COMBINER_HINDEXED_BLOCK:
+        for (int i = 0; i < I[0] && !rc; i++)
+            rc = tide_dt_each(e, TIDE_DT_KID(t, 0), off + A[i], I[1]);
+        return rc;
+    case MPI_COMBINER_STRUCT:
+        for (int i = 0; i < I[0] && !rc; i++)
+            rc = tide_dt_each(e, TIDE_DT_KID(t, i), off + A[i], I[1 + i]);
+        return rc;
+    }
+    return -EINVAL;
+}
+
+static int tide_dt_each(const tide_dt_each_t *e, MPI_Datatype basic, const tide_dtype_t *t,
+                        MPI_Aint off, MPI_Count count)
+{
+    if (!t)
+        return count ? e->fn(e->arg, off, basic, count) : 0;
+    MPI_Aint ext = t->ub - t->lb;
+    int rc = 0;
+    for (MPI_Count i = 0; i < count && !rc; i++)
+        rc = tide_dt_each_one(e, t, off + i * ext);
+    return rc;
+}
+
+int tide_dtype_each_elem(MPI_Datatype dt, MPI_Count count, tide_dt_elem_fn_t fn, void *arg)
+{
+    tide_dt_each_t e = {fn, arg};
+    tide_dtype_t *t = tide_dtype_get(dt);
+    if (!t && tide_dt_size(dt) < 0)
+        return -EINVAL;
+    return tide_dt_each(&e, t ? 0 : dt, t, 0, count);
 }

@@ -115,4 +115,11 @@ MPI_Datatype tide_dtype_new_handle(tide_dtype_t *t);
 int tide_dt_query(MPI_Datatype dt, MPI_Count *size, MPI_Aint *lb, MPI_Aint *extent,
                   MPI_Aint *true_lb, MPI_Aint *true_extent);
 
+/* Walk count items of dt (basic or derived) element by element in typemap
+ * order: fn(arg, off, basic, n) for each run of n basic elements of type
+ * `basic` stored contiguously at byte offset off.  Returns the first
+ * non-zero fn result, -EINVAL for an invalid type. */
+typedef int (*tide_dt_elem_fn_t)(void *arg, MPI_Aint off, MPI_Datatype basic, MPI_Count n);
+int tide_dtype_each_elem(MPI_Datatype dt, MPI_Count count, tide_dt_elem_fn_t fn, void *arg);
+
 #endif

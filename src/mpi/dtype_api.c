@@ -326,6 +326,236 @@ int PMPI_Type_create_subarray(int ndims, const int array_of_sizes[], const int a
 }
 TIDE_MPI_WEAK(MPI_Type_create_subarray);
 
+/* ---- distributed arrays (MPI 4.1 section 5.1.4) --------------------------- */
+
+/* One dimension of a darray, as MPICH and ROMIO build it: `*cur` (a type
+ * covering the dimensions done so far) becomes the process's blocks along
+ * dimension d; *start is where they begin, in elements of that dimension. */
+typedef struct tide_dt_darray {
+    int ndims, order;
+    const int *gsizes;
+    MPI_Aint ext; /* extent of oldtype */
+} tide_dt_darray_t;
+
+/* Bytes between consecutive elements of dimension d. */
+static MPI_Aint tide_dt_darray_stride(const tide_dt_darray_t *a, int d)
+{
+    MPI_Aint stride = a->ext;
+    if (a->order == MPI_ORDER_FORTRAN)
+        for (int i = 0; i < d; i++)
+            stride *= a->gsizes[i];
+    else
+        for (int i = a->ndims - 1; i > d; i--)
+            stride *= a->gsizes[i];
+    return stride;
+}
+
+static int tide_dt_darray_first(const tide_dt_darray_t *a, int d)
+{
+    return a->order == MPI_ORDER_FORTRAN ? d == 0 : d == a->ndims - 1;
+}
+
+static int tide_dt_darray_block(const tide_dt_darray_t *a, int d, int nprocs, int coord, int darg,
+                                MPI_Datatype old, MPI_Datatype *out, MPI_Aint *start)
+{
+    int g = a->gsizes[d];
+    int blk = darg == MPI_DISTRIBUTE_DFLT_DARG ? (g + nprocs - 1) / nprocs : darg;
+    int64_t mine = (int64_t)g - (int64_t)blk * coord;
+    mine = mine < 0 ? 0 : mine > blk ? blk : mine;
+    *start = mine ? (MPI_Aint)blk * coord : 0;
+    if (tide_dt_darray_first(a, d))
+        return PMPI_Type_contiguous((int)mine, old, out);
+    return PMPI_Type_create_hvector((int)mine, 1, tide_dt_darray_stride(a, d), old, out);
+}
+
+/* Cyclic(darg): blocks of `blk` every nprocs * blk elements, a short last
+ * block as a struct; along the first dimension the start is built in and
+ * the extent is the whole dimension. */
+static int tide_dt_darray_cyclic(const tide_dt_darray_t *a, int d, int nprocs, int coord, int darg,
+                                 MPI_Datatype old, MPI_Datatype *out, MPI_Aint *start)
+{
+    int64_t blk = darg == MPI_DISTRIBUTE_DFLT_DARG ? 1 : darg, first = coord * blk;
+    int64_t g = a->gsizes[d], local = 0;
+    if (first < g) {
+        local = (g - first) / (nprocs * blk) * blk;
+        int64_t rem = (g - first) % (nprocs * blk);
+        local += rem < blk ? rem : blk;
+    }
+    int count = (int)(local / blk), rem = (int)(local % blk);
+    MPI_Aint stride = (MPI_Aint)nprocs * blk * tide_dt_darray_stride(a, d);
+    MPI_Datatype t, t2;
+    int rc = PMPI_Type_create_hvector(count, (int)blk, stride, old, &t);
+    if (rc == 0 && rem) {
+        int bl[2] = {1, rem};
+        MPI_Aint disp[2] = {0, count * stride};
+        MPI_Datatype ty[2] = {t, old};
+        rc = PMPI_Type_create_struct(2, bl, disp, ty, &t2);
+        PMPI_Type_free(&t);
+        t = t2;
+    }
+    if (rc)
+        return rc;
+    *start = local ? first : 0;
+    if (!tide_dt_darray_first(a, d)) {
+        *out = t;
+        return MPI_SUCCESS;
+    }
+    int one = 1;
+    MPI_Aint disp = local ? first * a->ext : 0;
+    rc = PMPI_Type_create_hindexed(1, &one, &disp, t, &t2);
+    PMPI_Type_free(&t);
+    if (rc)
+        return rc;
+    rc = PMPI_Type_create_resized(t2, 0, a->ext * g, out);
+    PMPI_Type_free(&t2);
+    *start = 0;
+    return rc;
+}
+
+/* The type actually walked: every dimension from the fastest to the
+ * slowest, then the start as a displacement, resized to the whole array. */
+static int tide_dt_darray_inner(int size, int rank, int ndims, const int *gsizes,
+                                const int *distribs, const int *dargs, const int *psizes, int order,
+                                MPI_Datatype old, MPI_Datatype *out)
+{
+    tide_dt_darray_t a = {ndims, order, gsizes, 0};
+    tide_dt_query(old, NULL, NULL, &a.ext, NULL, NULL);
+    int coords[ndims];
+    for (int i = 0, r = rank, s = size; i < ndims; i++) { /* process grid in C order */
+        s /= psizes[i];
+        coords[i] = r / s;
+        r %= s;
+    }
+    MPI_Datatype cur = old, next;
+    MPI_Aint disp = 0, span = 1;
+    int rc = 0;
+    for (int k = 0; k < ndims && rc == 0; k++) {
+        int d = order == MPI_ORDER_FORTRAN ? k : ndims - 1 - k;
+        MPI_Aint start;
+        if (distribs[d] == MPI_DISTRIBUTE_CYCLIC)
+            rc = tide_dt_darray_cyclic(&a, d, psizes[d], coords[d], dargs[d], cur, &next, &start);
+        else if (distribs[d] == MPI_DISTRIBUTE_BLOCK)
+            rc = tide_dt_darray_block(&a, d, psizes[d], coords[d], dargs[d], cur, &next, &start);
+        else
+            rc = tide_dt_darray_block(&a, d, 1, 0, MPI_DISTRIBUTE_DFLT_DARG, cur, &next, &start);
+        if (k)
+            PMPI_Type_free(&cur);
+        if (rc)
+            return rc;
+        cur = next;
+        disp += start * span;
+        span *= gsizes[d];
+    }
+    int one = 1;
+    disp *= a.ext;
+    rc = PMPI_Type_create_hindexed(1, &one, &disp, cur, &next);
+    if (ndims)
+        PMPI_Type_free(&cur);
+    if (rc)
+        return rc;
+    rc = PMPI_Type_create_resized(next, 0, span * a.ext, out);
+    PMPI_Type_free(&next);
+    return rc;
+}
+
+static int tide_dt_check_darray_dim(const char *fn, int i, int g, int dist, int darg, int p)
+{
+    if (g <= 0 || p <= 0)
+        return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_ARG,
+                              "dimension %d: gsize %d and psize %d must be positive", i, g, p);
+    if (dist != MPI_DISTRIBUTE_BLOCK && dist != MPI_DISTRIBUTE_CYCLIC &&
+        dist != MPI_DISTRIBUTE_NONE)
+        return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_ARG,
+                              "argument array_of_distribs[%d] (%d) is not MPI_DISTRIBUTE_BLOCK, "
+                              "CYCLIC or NONE",
+                              i, dist);
+    if (darg != MPI_DISTRIBUTE_DFLT_DARG && darg <= 0)
+        return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_ARG,
+                              "argument array_of_dargs[%d] (%d) must be positive or "
+                              "MPI_DISTRIBUTE_DFLT_DARG",
+                              i, darg);
+    if (dist == MPI_DISTRIBUTE_NONE && p != 1)
+        return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_ARG,
+                              "dimension %d is MPI_DISTRIBUTE_NONE but psize is %d (must be 1)", i,
+                              p);
+    if (dist == MPI_DISTRIBUTE_BLOCK && darg != MPI_DISTRIBUTE_DFLT_DARG && (int64_t)darg * p < g)
+        return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_ARG,
+                              "dimension %d: %d blocks of %d do not cover gsize %d", i, p, darg, g);
+    return MPI_SUCCESS;
+}
+
+static int tide_dt_check_darray(const char *fn, int size, int rank, int ndims, const int *gsizes,
+                                const int *distribs, const int *dargs, const int *psizes, int order)
+{
+    if (size <= 0 || rank < 0 || rank >= size)
+        return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_ARG,
+                              "arguments size (%d) and rank (%d) need 0 <= rank < size", size,
+                              rank);
+    if (ndims < 0)
+        return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_ARG, "argument ndims (%d) is negative",
+                              ndims);
+    if (ndims) {
+        TIDE_MPI_CHECK_PTR(fn, MPI_COMM_NULL, gsizes, "array_of_gsizes");
+        TIDE_MPI_CHECK_PTR(fn, MPI_COMM_NULL, distribs, "array_of_distribs");
+        TIDE_MPI_CHECK_PTR(fn, MPI_COMM_NULL, dargs, "array_of_dargs");
+        TIDE_MPI_CHECK_PTR(fn, MPI_COMM_NULL, psizes, "array_of_psizes");
+    }
+    if (order != MPI_ORDER_C && order != MPI_ORDER_FORTRAN)
+        return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_ARG,
+                              "argument order (%d) is neither MPI_ORDER_C nor MPI_ORDER_FORTRAN",
+                              order);
+    int64_t procs = 1;
+    for (int i = 0; i < ndims; i++) {
+        int rc = tide_dt_check_darray_dim(fn, i, gsizes[i], distribs[i], dargs[i], psizes[i]);
+        if (rc)
+            return rc;
+        procs *= psizes[i];
+    }
+    if (procs != size)
+        return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_ARG,
+                              "the process grid (product of array_of_psizes: %lld) is not size "
+                              "(%d)",
+                              (long long)procs, size);
+    return MPI_SUCCESS;
+}
+
+int PMPI_Type_create_darray(int size, int rank, int ndims, const int array_of_gsizes[],
+                            const int array_of_distribs[], const int array_of_dargs[],
+                            const int array_of_psizes[], int order, MPI_Datatype oldtype,
+                            MPI_Datatype *newtype)
+{
+    static const char fn[] = "MPI_Type_create_darray";
+    TIDE_DT_CTOR_CHECK(fn, 0, oldtype, newtype);
+    int rc = tide_dt_check_darray(fn, size, rank, ndims, array_of_gsizes, array_of_distribs,
+                                  array_of_dargs, array_of_psizes, order);
+    if (rc)
+        return rc;
+    int ni = 4 * ndims + 4, *ints = malloc((size_t)ni * sizeof(int));
+    if (!ints)
+        return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_NO_MEM, "out of memory");
+    ints[0] = size;
+    ints[1] = rank;
+    ints[2] = ndims;
+    memcpy(ints + 3, array_of_gsizes, (size_t)ndims * sizeof(int));
+    memcpy(ints + 3 + ndims, array_of_distribs, (size_t)ndims * sizeof(int));
+    memcpy(ints + 3 + 2 * ndims, array_of_dargs, (size_t)ndims * sizeof(int));
+    memcpy(ints + 3 + 3 * ndims, array_of_psizes, (size_t)ndims * sizeof(int));
+    ints[3 + 4 * ndims] = order;
+    MPI_Datatype inner;
+    rc = tide_dt_darray_inner(size, rank, ndims, array_of_gsizes, array_of_distribs, array_of_dargs,
+                              array_of_psizes, order, oldtype, &inner);
+    if (rc == 0) {
+        rc = tide_dtype_create(fn, MPI_COMBINER_DARRAY, ni, ints, 0, NULL, 1, &oldtype, newtype);
+        if (rc == 0)
+            tide_dtype_set_inner(*newtype, inner);
+        else
+            PMPI_Type_free(&inner);
+    }
+    free(ints);
+    return rc;
+}
+TIDE_MPI_WEAK(MPI_Type_create_darray);
+
 /* ---- commit and free ------------------------------------------------------ */
 
 int PMPI_Type_commit(MPI_Datatype *datatype)

@@ -4,9 +4,13 @@
 # singleton (self path, with a 64 MiB strided message), at -np 2 over udp
 # (default eager limit, a tiny one with small DATA chunks, progress thread
 # off) and over eth between the two ends of a veth pair in a network
-# namespace made for the test (MTU 9000 and 1500).
+# namespace made for the test (MTU 9000 and 1500).  test/mpi/dtype_ext.c
+# (distributed arrays for every rank of several process grids, external32)
+# runs as a singleton.
 . "$TIDE_SRCDIR/test/lib.sh"
 tide_build test/mpi/dtype.c "$T/dtype"
+tide_build test/mpi/dtype_ext.c "$T/dtype_ext"
+"$T/dtype_ext" || fail "darray/external32 test failed"
 "$T/dtype" big || fail "datatype test failed as a singleton"
 TIDE_EAGER_LIMIT=4k "$T/dtype" || fail "datatype test failed as a singleton, 4 KiB eager limit"
 [ -x "$MPIRUN" ] || skip "mpirun is not built"
