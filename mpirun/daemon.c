@@ -43,8 +43,6 @@ static struct {
     int ndmx;
 } dmn = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-static tide_mpirun_job_t *dmn_job;
-
 /* --- relays, called on the PMIx thread ------------------------------------ */
 
 static void dmn_fence_up(const char *data, size_t len, void *cbfunc, void *cbdata)
@@ -251,8 +249,6 @@ static void dmn_drain(tide_mpirun_rank_t *r)
         if (ss[k]->fd < 0)
             continue;
         fcntl(ss[k]->fd, F_SETFL, O_NONBLOCK);
-        char probe;
-        (void)probe;
         while (ss[k]->fd >= 0) {
             char buf[65536];
             ssize_t n = read(ss[k]->fd, buf, sizeof(buf));
@@ -296,7 +292,7 @@ static void dmn_stop(tide_mpirun_job_t *job)
     tide_mpirun_job_signal_all(job, SIGCONT);
     tide_mpirun_job_signal_all(job, SIGTERM);
     job->kill_sent = 1;
-    job->kill_deadline_ns = tide_time_ns() + 2000000000ull;
+    job->kill_deadline_ns = tide_time_ns() + tide_mpirun_job_kill_grace_ns();
 }
 
 static void dmn_stdin_frame(tide_mpirun_job_t *job, tide_frame_buf_t *f)
@@ -563,7 +559,6 @@ int tide_mpirun_daemon_main(void)
         tide_error("mpirun daemon: cannot read the job from mpirun (version mismatch?)");
         return TIDE_MPIRUN_EXIT_ERROR;
     }
-    dmn_job = &job;
     tide_mpirun_iof_init(&job);
     job.stdin_src = -1;
     if (dmn_setup(&job) == 0)

@@ -3,7 +3,9 @@
  * listening ports.  A frame is a 4-byte type and a 4-byte payload length
  * (host byte order: both ends are the same build of mpirun; mixed-endian
  * clusters are not supported), then the payload, built and read with the
- * put/get helpers below.  Sending takes a lock, since a daemon's PMIx thread
+ * put/get helpers below, then a newline: a transport that forwards output
+ * a line at a time (Slurm's slurmstepd does unless --unbuffered) then
+ * never holds back the end of a frame.  Sending takes a lock, since a daemon's PMIx thread
  * (fence, direct modex, abort) and its main loop both send. */
 #include "config.h"
 #include "mpirun/mpirun.h"
@@ -164,9 +166,11 @@ static int frame_write_all(int fd, struct iovec *iov, int n)
 int tide_frame_send(int fd, uint32_t type, const void *p, size_t len)
 {
     uint32_t hdr[2] = {type, (uint32_t)len};
-    struct iovec iov[2] = {{hdr, sizeof(hdr)}, {(void *)p, len}};
+    struct iovec iov[3] = {{hdr, sizeof(hdr)}, {(void *)p, len}, {"\n", 1}};
+    if (len == 0)
+        iov[1] = iov[2];
     pthread_mutex_lock(&frame_send_lock);
-    int ret = frame_write_all(fd, iov, len ? 2 : 1);
+    int ret = frame_write_all(fd, iov, len ? 3 : 2);
     pthread_mutex_unlock(&frame_send_lock);
     return ret;
 }
@@ -198,10 +202,14 @@ int tide_frame_next(tide_frame_buf_t *in, uint32_t *type, tide_frame_buf_t *out)
                    hdr[1]);
         return -EPROTO;
     }
-    if (in->len - in->off < FRAME_HDR + hdr[1])
+    if (in->len - in->off < FRAME_HDR + hdr[1] + 1)
         return 0;
+    if (in->p[in->off + FRAME_HDR + hdr[1]] != '\n') {
+        tide_error("bad frame end from the other side (type %u): protocol mismatch?", hdr[0]);
+        return -EPROTO;
+    }
     *type = hdr[0];
     *out = (tide_frame_buf_t){.p = in->p + in->off + FRAME_HDR, .len = hdr[1], .cap = hdr[1]};
-    in->off += FRAME_HDR + hdr[1];
+    in->off += FRAME_HDR + hdr[1] + 1;
     return 1;
 }

@@ -341,6 +341,11 @@ void tide_mpirun_job_end(tide_mpirun_job_t *job, tide_mpirun_end_t why, int rank
         tide_time_ns() + (uint64_t)tide_param_int(&tide_param_mpirun_kill_grace);
 }
 
+uint64_t tide_mpirun_job_kill_grace_ns(void)
+{
+    return (uint64_t)tide_param_int(&tide_param_mpirun_kill_grace);
+}
+
 void tide_mpirun_job_signal_all(tide_mpirun_job_t *job, int sig)
 {
     if (job->remote != NULL) {

@@ -216,6 +216,7 @@ void tide_mpirun_job_end(tide_mpirun_job_t *job, tide_mpirun_end_t why, int rank
 void tide_mpirun_job_signal_all(tide_mpirun_job_t *job, int sig);
 void tide_mpirun_job_kill_tick(tide_mpirun_job_t *job, uint64_t now_ns);
 void tide_mpirun_job_kill_groups(tide_mpirun_job_t *job);
+uint64_t tide_mpirun_job_kill_grace_ns(void);
 void tide_mpirun_job_exited(tide_mpirun_job_t *job, int rank, int wstatus);
 char **tide_mpirun_job_env(const tide_mpirun_opts_t *o);
 int tide_mpirun_job_exit_code(const tide_mpirun_job_t *job);

@@ -4,7 +4,8 @@
 # ("n[1-2]", "2(x2)") and each daemon is started with
 # "srun --nodes=1 --ntasks=1 --overlap --kill-on-bad-exit=1 ... --nodelist=HOST".
 # A stand-in srun (first in PATH) logs its arguments and runs the command
-# here.  An explicit --launch-agent wins over srun; --host wins over the
+# here, its output passed on a line at a time (sed -u) as slurmstepd does
+# without --unbuffered: the protocol's frames must not stall in it.  An explicit --launch-agent wins over srun; --host wins over the
 # allocation.  (The real Slurm tests are in test/slurm/.)
 . "$TIDE_SRCDIR/test/lib.sh"
 . "$TIDE_SRCDIR/test/cluster/cluster-lib.sh"
@@ -16,7 +17,8 @@ cat >"$T/bin/srun" <<SRUN
 #!/bin/sh
 echo "\$*" >>"$T/srun.log"
 while [ \$# -gt 0 ]; do case "\$1" in --*) shift ;; *) break ;; esac; done
-exec "\$@"
+"\$@" | sed -u ''
+
 SRUN
 chmod +x "$T/bin/srun"
 export PATH="$T/bin:$PATH" SLURM_JOB_ID=4242 SLURM_JOB_NODELIST="n[1-2]" SLURM_TASKS_PER_NODE="2(x2)"
