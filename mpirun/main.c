@@ -418,6 +418,12 @@ int main(int argc, char **argv)
         _exit(main_multi(&opts, &hosts));
     if (main_job_init(&job, &opts) < 0)
         return TIDE_MPIRUN_EXIT_ERROR;
+    if (opts.display_map) { /* one host: this one, every rank on it */
+        tide_mpirun_host_t self = {.slots = opts.np, .nranks = opts.np};
+        memcpy(self.name, job.hostname, sizeof(self.name));
+        tide_mpirun_hostlist_t one = {.h = &self, .n = 1, .cap = 1};
+        tide_mpirun_hosts_display(&job, &one);
+    }
     rc = TIDE_MPIRUN_EXIT_ERROR;
     if (main_setup(&job) == 0) {
         main_start_ranks(&job);

@@ -23,6 +23,11 @@ launch_err_has "b (slots 2): ranks 2,3"
 [ "$(sort "$T/agent.log" | tr '\n' ' ')" = "a b " ] || fail "agent saw: $(cat "$T/agent.log")"
 assert_no_leftovers
 
+# on one node the map is that node
+launch_run -np 2 --display-map "$T/pc" hello
+launch_expect_rc 0
+launch_err_has "^mpirun: map of job tide-[0-9a-f-]*: 2 ranks on 1 host$"
+
 # direct modex: a get without a fence is answered by the other host
 launch_run "${FAKE[@]}" --host a,b,c "$T/pc" dmodex
 launch_expect_rc 0
