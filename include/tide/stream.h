@@ -59,6 +59,10 @@ typedef struct tide_stream_stack_opts {
     void (*idle_fn)(void *arg);
     void *idle_arg;
     int no_shm_stats; /* 1: keep counters private (no tide-stat file) */
+    /* Authenticated mode (doc/stream.md): a keyed MAC on every segment with
+     * this 32-byte key; NULL: on only if TIDE_STREAM_MAC=1 (key from
+     * TIDE_STREAM_MAC_KEY). */
+    const uint8_t *mac_key;
 } tide_stream_stack_opts_t;
 
 /* Flags of send/recv/accept/connect. */
@@ -155,6 +159,7 @@ typedef struct tide_stream_stats {
     uint64_t synq_overflows, accept_overflows, syn_retrans;
     uint64_t rcv_after_shutdown_bytes, rst_on_close, tx_wire_drops, zc_completed;
     uint64_t time_wait_recycled, conns_freed;
+    uint64_t mac_drops; /* authenticated mode: segments without a valid tag */
 } tide_stream_stats_t;
 
 /* Snapshot of one connection, in the spirit of `ss -i` / struct tcp_info. */

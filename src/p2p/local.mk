@@ -5,4 +5,5 @@ libtidep2p_la_SOURCES = \
 	src/p2p/p2p.c \
 	src/p2p/match.c \
 	src/p2p/net.c \
-	src/p2p/frame.h src/p2p/frame.c
+	src/p2p/frame.h src/p2p/frame.c \
+	src/p2p/auth.h src/p2p/auth.c

@@ -39,6 +39,7 @@
  *
  * Everything here runs with tide_p2p_lock held. */
 #include "config.h"
+#include "p2p/auth.h"
 #include "p2p/frame.h"
 #include "p2p/p2p_impl.h"
 #include "tide/stream.h"
@@ -1192,7 +1193,12 @@ int tide_p2p_net_init(int my_proc, int nprocs, const tide_p2p_rte_ops_t *rte)
     so.key = (uint32_t)(rte->jobkey ^ (rte->jobkey >> 32));
     if (!so.key)
         so.key = 1;
+    uint8_t mac_key[TIDE_P2P_AUTH_KEY_LEN]; /* TIDE_STREAM_MAC: the job's secret */
+    if ((rc = tide_p2p_auth_setup(rte, my_proc, mac_key)) < 0)
+        goto fail_wire;
+    so.mac_key = rc ? mac_key : NULL;
     rc = tide_stream_stack_create(net.wire, &so, &net.stack);
+    memset(mac_key, 0, sizeof(mac_key)); /* the stack keeps its copy */
     if (rc)
         goto fail_wire;
     if ((rc = tide_stream_open(net.stack, &net.listener)) ||

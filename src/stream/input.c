@@ -776,10 +776,12 @@ static int tide_input_tw_recycle(tide_stream_t *s, const tide_seg_t *seg)
 int tide_stream_input(tide_stream_stack_t *st, tide_wire_frame_t *f)
 {
     tide_seg_t seg;
-    tide_seg_err_t e = tide_seg_parse(f->data, f->len, &seg);
+    tide_seg_err_t e = tide_seg_parse_auth(f->data, f->len, &seg, &st->mac);
     if (e != TIDE_SEG_OK) {
         if (e == TIDE_SEG_ERR_CRC)
             TIDE_STAT(st, crc_errors);
+        else if (e == TIDE_SEG_ERR_MAC)
+            TIDE_STAT(st, mac_drops);
         else
             TIDE_STAT(st, malformed);
         tide_trace("stream: dropped frame of %u bytes: %s", f->len, tide_seg_err_str(e));

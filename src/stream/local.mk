@@ -6,8 +6,10 @@ noinst_LTLIBRARIES += libtidestream.la
 libtidestream_la_SOURCES = \
 	src/stream/tcb.h src/stream/seg.h src/stream/seg.c src/stream/stats.h src/stream/stats.c \
 	src/stream/stack.c src/stream/input.c src/stream/output.c src/stream/timers.c \
-	src/stream/sack.c src/stream/cc_newreno.c src/stream/cc_cubic.c src/stream/api.c
-libtidestream_la_LIBADD = -lm
+	src/stream/sack.c src/stream/cc_newreno.c src/stream/cc_cubic.c src/stream/api.c \
+	src/stream/mac.h src/stream/mac.c
+libtidestream_la_CFLAGS = $(AM_CFLAGS) $(SODIUM_CFLAGS)
+libtidestream_la_LIBADD = -lm $(SODIUM_LIBS)
 tideinc_HEADERS += include/tide/stream.h
 
 # Tools: tide-perf (iperf-like over the stream) and tide-stat (counters of a

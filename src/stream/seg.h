@@ -23,6 +23,11 @@
  *   34   2   payload length (frames may be padded by the wire)
  *   36   4   CRC32C of header (this field zero) and payload
  *   40   8n  SACK blocks: left edge, right edge (RFC 2018 section 3)
+ *   40+8n 16 MAC tag, authenticated mode only (version TIDE_SEG_VERSION_MAC):
+ *            keyed BLAKE2b over bytes 0..40+8n-1 (CRC field zero) and the
+ *            payload (mac.h); the header length then counts these 4 words
+ *            and the CRC covers the tag too (damage is a CRC error, only a
+ *            forgery a MAC failure)
  *
  * Parsing (tide_seg_parse) checks every length and field before anything
  * else reads the segment; a malformed segment is reported with a reason so
@@ -36,10 +41,15 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#define TIDE_SEG_VERSION  0x71
-#define TIDE_SEG_HDR_LEN  40
-#define TIDE_SEG_MAX_SACK 4
-#define TIDE_SEG_HDR_MAX  (TIDE_SEG_HDR_LEN + 8 * TIDE_SEG_MAX_SACK)
+#include "stream/mac.h"
+
+#define TIDE_SEG_VERSION     0x71
+#define TIDE_SEG_VERSION_MAC 0x72 /* authenticated: a MAC tag follows the SACK blocks */
+#define TIDE_SEG_HDR_LEN     40
+#define TIDE_SEG_MAX_SACK    4
+#define TIDE_SEG_HDR_MAX     (TIDE_SEG_HDR_LEN + 8 * TIDE_SEG_MAX_SACK)
+/* Room for the longest header, authenticated or not (transmit buffers). */
+#define TIDE_SEG_HDR_BUF (TIDE_SEG_HDR_MAX + TIDE_SEG_MAC_LEN)
 
 enum {
     TIDE_SEG_FIN = 0x01,
@@ -96,6 +106,7 @@ typedef enum {
     TIDE_SEG_ERR_FLAGS,   /* unknown or impossible flag combination */
     TIDE_SEG_ERR_CRC,     /* checksum mismatch */
     TIDE_SEG_ERR_SACK,    /* SACK block with right edge not after left */
+    TIDE_SEG_ERR_MAC,     /* authenticated mode: no tag, or a wrong one */
 } tide_seg_err_t;
 
 /* Length of the header that tide_seg_write_hdr produces for s. */
@@ -108,10 +119,20 @@ static inline size_t tide_seg_hdr_len(const tide_seg_t *s)
  * CRC over the header and the payload pieces iov[0..iovcnt-1], whose total
  * must equal s->len.  Returns the header length. */
 size_t tide_seg_write_hdr(const tide_seg_t *s, uint8_t *hdr, const struct iovec *iov, int iovcnt);
+/* The same with mac on (mac != NULL && mac->on): an authenticated header
+ * with its tag (TIDE_SEG_HDR_BUF bytes of room). */
+size_t tide_seg_write_hdr_auth(const tide_seg_t *s, uint8_t *hdr, const struct iovec *iov,
+                               int iovcnt, const tide_mac_t *mac);
 
 /* Parse and validate frame[0..len-1] into *s (payload points into frame).
  * Checks version, lengths, flags, SACK blocks and CRC. */
 tide_seg_err_t tide_seg_parse(const uint8_t *frame, size_t len, tide_seg_t *s);
+/* The same for a stack whose authenticated mode is mac (NULL or off: the
+ * plain format only).  With it on, only authenticated segments with the
+ * right tag pass (checked after the CRC, so damage and forgery are told
+ * apart): anything else is TIDE_SEG_ERR_MAC. */
+tide_seg_err_t tide_seg_parse_auth(const uint8_t *frame, size_t len, tide_seg_t *s,
+                                   const tide_mac_t *mac);
 
 const char *tide_seg_err_str(tide_seg_err_t e);
 /* "SYN|ACK" style text for traces; buf of at least 24 bytes. */

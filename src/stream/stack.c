@@ -134,7 +134,7 @@ void tide_stack_tx(tide_stream_stack_t *st, uint32_t peer, const tide_seg_t *seg
 {
     int i = st->ntx;
     tide_wire_tx_t *tx = &st->tx[i];
-    size_t hlen = tide_seg_write_hdr(seg, st->txhdr[i], iov, iovcnt);
+    size_t hlen = tide_seg_write_hdr_auth(seg, st->txhdr[i], iov, iovcnt, &st->mac);
     tx->peer = peer;
     tx->iov[0].iov_base = st->txhdr[i];
     tx->iov[0].iov_len = hlen;
@@ -505,7 +505,13 @@ int tide_stream_stack_create(struct tide_wire *wire, const tide_stream_stack_opt
     st->rng = tide_stack_seed(opts);
     st->idle_fn = opts ? opts->idle_fn : NULL;
     st->idle_arg = opts ? opts->idle_arg : NULL;
-    st->mss = wire->max_payload - TIDE_SEG_HDR_MAX;
+    if ((rc = tide_mac_init(&st->mac, opts ? opts->mac_key : NULL)) < 0) {
+        tide_timer_wheel_fini(&st->wheel);
+        pthread_mutex_destroy(&st->lock);
+        free(st);
+        return rc;
+    }
+    st->mss = wire->max_payload - TIDE_SEG_HDR_MAX - (st->mac.on ? TIDE_SEG_MAC_LEN : 0);
     if (st->mss > 65535)
         st->mss = 65535;
     st->next_port = (uint16_t)(32768 + tide_stack_random(st) % 28232);
@@ -557,6 +563,7 @@ void tide_stream_stack_destroy(tide_stream_stack_t *st)
     tide_hash_fini(&st->listeners);
     tide_hash_fini(&st->ports);
     tide_timer_wheel_fini(&st->wheel);
+    tide_mac_wipe(&st->mac);
     pthread_mutex_destroy(&st->lock);
     free(st);
 }

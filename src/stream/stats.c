@@ -42,6 +42,7 @@ static const tide_stat_field_t tide_stat_fields[] = {
     F(crc_errors, "frames dropped: bad CRC32C"),
     F(malformed, "frames dropped: malformed header"),
     F(key_drops, "frames dropped: foreign job key"),
+    F(mac_drops, "frames dropped: no valid MAC tag (TIDE_STREAM_MAC)"),
     F(no_conn_drops, "segments for no connection (answered with RST)"),
     F(rst_in, "resets accepted"),
     F(rst_out, "resets sent"),

@@ -187,6 +187,7 @@ struct tide_stream_stack {
     tide_clock_t *clock;
     tide_timer_wheel_t wheel;
     uint32_t key;
+    tide_mac_t mac; /* authenticated mode (mac.h) */
     const tide_cc_ops_t *cc;
     uint64_t rng;
     void (*idle_fn)(void *arg);
@@ -209,7 +210,7 @@ struct tide_stream_stack {
     uint32_t chack_count;
     /* transmit batch */
     tide_wire_tx_t tx[TIDE_TX_BATCH];
-    uint8_t txhdr[TIDE_TX_BATCH][TIDE_SEG_HDR_MAX];
+    uint8_t txhdr[TIDE_TX_BATCH][TIDE_SEG_HDR_BUF];
     int ntx;
     uint32_t bl_total; /* frames held in all backlogs */
     uint32_t isn_next; /* tests: next ISN (0: random) */

@@ -3,3 +3,12 @@
 #                  TIDE_FUZZ_SECONDS (CI: 20) seconds; skips without clang.
 TESTS += test/hardening/t-fuzz.sh
 EXTRA_DIST += test/hardening/t-fuzz.sh
+#   hostile_test   wrong port / endpoint, RFC 5961 challenge-ACK limit, the
+#                  authenticated mode (TIDE_STREAM_MAC) and p2p DATA bounds.
+check_PROGRAMS += test/hardening/hostile_test
+TESTS += test/hardening/hostile_test
+test_hardening_hostile_test_SOURCES = test/hardening/hostile_test.c \
+	test/stream/capwire.c test/stream/capwire.h test/stream/harness.c test/stream/harness.h \
+	src/p2p/frame.c src/p2p/frame.h
+test_hardening_hostile_test_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+test_hardening_hostile_test_LDADD = libtidestream.la libtidewire.la libtideutil.la $(CHECK_LIBS)
