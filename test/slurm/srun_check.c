@@ -5,7 +5,9 @@
  * larger than the eager limit, checks a sum over all ranks and says hello
  * with its host.  "die R" makes rank R kill itself with SIGKILL after the
  * first barrier while the others wait in MPI_Recv for a message from it:
- * the step must end (srun's job, not Tide's) and no rank may be left. */
+ * the step must end (srun's job, not Tide's) and no rank may be left.
+ * With SRUN_CHECK_LAUNCHER=mpirun (mpirun inside salloc) the Slurm checks
+ * are skipped: the ranks are then mpirun's PMIx clients. */
 #include <mpi.h>
 #include <signal.h>
 #include <stdio.h>
@@ -56,7 +58,10 @@ int main(int argc, char **argv)
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     MPI_Get_processor_name(host, &len);
     int die = argc > 2 && strcmp(argv[1], "die") == 0 ? atoi(argv[2]) : -1;
-    err |= check_env(rank, size);
+    /* under mpirun inside an allocation the ranks are mpirun's, not srun's */
+    const char *launcher = getenv("SRUN_CHECK_LAUNCHER");
+    if (!launcher || strcmp(launcher, "mpirun") != 0)
+        err |= check_env(rank, size);
     MPI_Barrier(MPI_COMM_WORLD);
     if (die >= 0) {
         if (rank == die) {

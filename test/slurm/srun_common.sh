@@ -35,7 +35,7 @@ srun_p2p() {
     }
     cat "$T/out"
     grep -q "p2p pingpong *ok" "$T/out" || slurm_fail "p2p did not run its tests"
-    ! grep -v "ok$" "$T/out" | grep -q "^p2p" || slurm_fail "a p2p test failed"
+    ! grep "^p2p" "$T/out" | grep -vq "ok$" || slurm_fail "a p2p test failed"
     slurm_no_tasks
 }
 
