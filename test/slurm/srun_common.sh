@@ -48,7 +48,8 @@ srun_kill() {
     shift 2
     note "srun --mpi=pmix $opts $* srun_check die $r"
     t0=$(date +%s)
-    slurm_run env TIDE_P2P_PEER_TIMEOUT=3s timeout 60 srun --mpi=pmix $opts "$@" \
+    # (no counters in /dev/shm: a killed rank cannot remove its file)
+    slurm_run env TIDE_P2P_PEER_TIMEOUT=3s TIDE_STREAM_STAT_SHM=0 timeout 60 srun --mpi=pmix $opts "$@" \
         "$T/srun_check" die "$r" >"$T/out" 2>&1 || rc=$?
     t1=$(date +%s)
     cat "$T/out"

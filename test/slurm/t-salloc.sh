@@ -14,7 +14,10 @@ slurm_check || skip "$SLURM_WHY"
 tide_build test/slurm/srun_check.c "$T/srun_check"
 tide_build test/mpi/p2p.c "$T/p2p" -pthread
 slurm_setup 2 || slurm_fail "Slurm did not start: $SLURM_WHY"
-export TIDE_WIRE=eth TIDE_ETH_IF=eth0 SRUN_CHECK_LAUNCHER=mpirun
+# mpirun's and the daemons' private directories go to the test's TmpFS
+# (each node's own, bind-mounted there), counters stay out of /dev/shm
+export TIDE_WIRE=eth TIDE_ETH_IF=eth0 SRUN_CHECK_LAUNCHER=mpirun TMPDIR=$SLURM_DIR/tmp
+export TIDE_STREAM_STAT_SHM=0
 rx_tn2() { net_run 2 cat /sys/class/net/eth0/statistics/rx_bytes; }
 
 salloc_mpirun() {
@@ -58,5 +61,7 @@ grep -q "rank 2 .*on tn2.* killed" "$T/out" || slurm_fail "mpirun does not name 
 grep -q "received from the dead rank" "$T/out" && slurm_fail "a message from a dead rank"
 slurm_no_tasks
 
+left=$(ls -d "$SLURM_DIR"/tmp*/tide-mpirun.* 2>/dev/null || true)
+[ -z "$left" ] || slurm_fail "mpirun directories left: $left"
 slurm_stop || slurm_fail "$SLURM_WHY"
 exit 0
