@@ -29,6 +29,7 @@ typedef enum {
 
 typedef struct tide_step {
     tide_step_kind_t kind;
+    int local; /* transfer on the local communicator (intercommunicators) */
     int peer;
     const void *src;
     void *dst;
@@ -43,8 +44,9 @@ typedef struct tide_sched_mem {
 } tide_sched_mem_t;
 
 struct tide_sched {
-    tide_coll_comm_t c;
-    int *procs; /* our copy of c.procs */
+    tide_coll_comm_t c, lc; /* the communicator; an intercommunicator's local one */
+    int *procs, *lprocs;    /* our copies of the process maps */
+    int cur;                /* steps being added go to lc */
     int tag;
     tide_coll_red_t red;
     tide_step_t *steps;
@@ -61,19 +63,27 @@ static pthread_mutex_t tide_sched_lock = PTHREAD_MUTEX_INITIALIZER;
 static tide_list_t tide_sched_active = TIDE_LIST_INIT(tide_sched_active);
 static int tide_sched_nactive; /* atomic: lets progress skip the lock */
 
+/* Copy c's process map into *own; c's procs then point there. */
+static int tide_sched_copy_procs(tide_coll_comm_t *c, int **own)
+{
+    if (!c->procs)
+        return 0;
+    if (!(*own = malloc((size_t)c->size * sizeof(int))))
+        return -ENOMEM;
+    memcpy(*own, c->procs, (size_t)c->size * sizeof(int));
+    c->procs = *own;
+    return 0;
+}
+
 tide_sched_t *tide_sched_new(const tide_coll_comm_t *c, int tag, const tide_coll_red_t *r)
 {
     tide_sched_t *s = calloc(1, sizeof(*s));
     if (!s)
         return NULL;
     s->c = *c;
-    if (c->procs) {
-        if (!(s->procs = malloc((size_t)c->size * sizeof(int)))) {
-            free(s);
-            return NULL;
-        }
-        memcpy(s->procs, c->procs, (size_t)c->size * sizeof(int));
-        s->c.procs = s->procs;
+    if (tide_sched_copy_procs(&s->c, &s->procs)) {
+        free(s);
+        return NULL;
     }
     s->tag = tag;
     if (r)
@@ -81,8 +91,20 @@ tide_sched_t *tide_sched_new(const tide_coll_comm_t *c, int tag, const tide_coll
     return s;
 }
 
+int tide_sched_set_local(tide_sched_t *s, const tide_coll_comm_t *l)
+{
+    s->lc = *l;
+    return tide_sched_copy_procs(&s->lc, &s->lprocs);
+}
+
+void tide_sched_select(tide_sched_t *s, int local)
+{
+    s->cur = local;
+}
+
 static int tide_sched_add(tide_sched_t *s, tide_step_t st)
 {
+    st.local = s->cur;
     if (s->n == s->cap) {
         size_t ncap = s->cap ? s->cap * 2 : 16;
         tide_step_t *t = realloc(s->steps, ncap * sizeof(*t));
@@ -160,7 +182,7 @@ int tide_sched_on_free(tide_sched_t *s, void (*fn)(void *), void *arg)
 
 const tide_coll_comm_t *tide_sched_comm(const tide_sched_t *s)
 {
-    return &s->c;
+    return s->cur ? &s->lc : &s->c;
 }
 
 const tide_coll_red_t *tide_sched_red(const tide_sched_t *s)
@@ -180,9 +202,9 @@ static int tide_sched_post(tide_sched_t *s, const tide_step_t *st)
         s->reqcap = ncap;
     }
     tide_p2p_req_t **out = &s->reqs[s->nreq];
-    int rc = st->kind == TIDE_STEP_SEND
-                 ? tide_coll_isend(&s->c, st->src, st->n, st->peer, s->tag, out)
-                 : tide_coll_irecv(&s->c, st->dst, st->n, st->peer, s->tag, out);
+    const tide_coll_comm_t *c = st->local ? &s->lc : &s->c;
+    int rc = st->kind == TIDE_STEP_SEND ? tide_coll_isend(c, st->src, st->n, st->peer, s->tag, out)
+                                        : tide_coll_irecv(c, st->dst, st->n, st->peer, s->tag, out);
     if (!rc)
         s->nreq++;
     return rc;
@@ -298,6 +320,7 @@ void tide_sched_free(tide_sched_t *s)
     free(s->reqs);
     free(s->steps);
     free(s->procs);
+    free(s->lprocs);
     free(s);
 }
 

@@ -30,6 +30,11 @@ typedef void tide_sched_fn_t(void *arg, int err);
  * tag `tag`; r (may be NULL) is the reduction its reduce steps apply.
  * NULL if out of memory. */
 tide_sched_t *tide_sched_new(const tide_coll_comm_t *c, int tag, const tide_coll_red_t *r);
+/* Intercommunicators: the local group's communicator (its process map is
+ * copied); 0 or -ENOMEM.  tide_sched_select(s, 1) makes the steps added
+ * next (and tide_sched_comm) use it, (s, 0) the intercommunicator again. */
+int tide_sched_set_local(tide_sched_t *s, const tide_coll_comm_t *l);
+void tide_sched_select(tide_sched_t *s, int local);
 /* Steps; each returns 0 or -ENOMEM (the schedule is then unusable). */
 int tide_sched_send(tide_sched_t *s, const void *buf, size_t bytes, int peer);
 int tide_sched_recv(tide_sched_t *s, void *buf, size_t bytes, int peer);
@@ -77,7 +82,28 @@ int tide_nbc_allreduce(tide_sched_t *s, const void *sbuf, void *rbuf, size_t cou
 int tide_nbc_reduce_scatter(tide_sched_t *s, const void *sbuf, void *rbuf, const size_t *counts);
 int tide_nbc_scan(tide_sched_t *s, const void *sbuf, void *rbuf, size_t count, int exclusive);
 
-/* The schedule's view of the communicator and reduction. */
+/* Intercommunicator collectives: role 1 root, 0 idle member of the root's
+ * group, -1 the other group (root: a remote rank).  Gather/scatter(v) and
+ * the all-to-alls are direct transfers built with the steps above. */
+int tide_nbc_inter_bcast(tide_sched_t *s, void *buf, size_t bytes, int role, int root);
+int tide_nbc_inter_reduce(tide_sched_t *s, const void *sbuf, void *rbuf, size_t count, int role,
+                          int root);
+/* counts NULL: Allreduce of count elements; else Reduce_scatter, counts[i]
+ * elements to local rank i (count their sum). */
+int tide_nbc_inter_allreduce(tide_sched_t *s, const void *sbuf, void *rbuf, size_t count,
+                             const size_t *counts);
+int tide_nbc_inter_barrier(tide_sched_t *s);
+int tide_nbc_inter_gatherv(tide_sched_t *s, const void *sbuf, size_t own, void *rbuf,
+                           const size_t *bytes, const size_t *displs, int role, int root);
+int tide_nbc_inter_scatterv(tide_sched_t *s, const void *sbuf, const size_t *bytes,
+                            const size_t *displs, void *rbuf, size_t own, int role, int root);
+/* Everyone sends sbytes[i] to and receives rbytes[i] from remote rank i. */
+int tide_nbc_inter_exchange(tide_sched_t *s, const void *sbuf, const size_t *sbytes,
+                            const size_t *sdispls, void *rbuf, const size_t *rbytes,
+                            const size_t *rdispls);
+
+/* The schedule's view of the communicator and reduction (the current one
+ * of an intercommunicator's two). */
 const tide_coll_comm_t *tide_sched_comm(const tide_sched_t *s);
 const tide_coll_red_t *tide_sched_red(const tide_sched_t *s);
 

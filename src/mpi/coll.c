@@ -209,8 +209,30 @@ static size_t *tide_cargs_regular(int p, size_t blk)
     return v;
 }
 
+/* Intercommunicator schedules (src/coll/nbc_inter.c). */
+static int tide_cargs_build_inter(tide_sched_t *s, const tide_cargs_t *a)
+{
+    switch (a->kind) {
+    case TIDE_CK_BARRIER: return tide_nbc_inter_barrier(s);
+    case TIDE_CK_BCAST: return tide_nbc_inter_bcast(s, a->rbuf, a->blk, a->role, a->root);
+    case TIDE_CK_REDUCE:
+        return tide_nbc_inter_reduce(s, a->sbuf, a->rbuf, a->count, a->role, a->root);
+    case TIDE_CK_ALLREDUCE: return tide_nbc_inter_allreduce(s, a->sbuf, a->rbuf, a->count, NULL);
+    case TIDE_CK_RSCATTER: return tide_nbc_inter_allreduce(s, a->sbuf, a->rbuf, a->count, a->rb);
+    case TIDE_CK_GATHERV:
+        return tide_nbc_inter_gatherv(s, a->sbuf, a->own, a->rbuf, a->rb, a->rd, a->role, a->root);
+    case TIDE_CK_SCATTERV:
+        return tide_nbc_inter_scatterv(s, a->sbuf, a->sb, a->sd, a->rbuf, a->own, a->role, a->root);
+    case TIDE_CK_ALLTOALLV:
+        return tide_nbc_inter_exchange(s, a->sbuf, a->sb, a->sd, a->rbuf, a->rb, a->rd);
+    default: return -EINVAL;
+    }
+}
+
 static int tide_cargs_build(tide_sched_t *s, const tide_cargs_t *a)
 {
+    if (a->inter)
+        return tide_cargs_build_inter(s, a);
     int p = tide_sched_comm(s)->size, rc;
     size_t *v = NULL;
     switch (a->kind) {
@@ -267,7 +289,14 @@ static int tide_cop_start(tide_cop_t *o, const tide_cargs_t *a)
     int tag = (int)(TIDE_COLL_TAG_NBC | (seq & TIDE_COLL_NBC_MASK));
     tide_sched_t *s = tide_sched_new(&o->g, tag, &o->r);
     tide_mpi_req_t *r = s ? tide_mpi_req_new(TIDE_MPI_REQ_COLL, o->comm) : NULL;
-    int rc = r ? tide_cargs_build(s, a) : -ENOMEM;
+    int rc = r ? 0 : -ENOMEM;
+    if (!rc && o->c->is_inter) { /* the local group's communicator too */
+        const tide_comm_t *l = o->c->local;
+        tide_coll_comm_t gl = {l->rank, l->size, l->procs, l->self_proc, l->ctx + 1};
+        rc = tide_sched_set_local(s, &gl);
+    }
+    if (!rc)
+        rc = tide_cargs_build(s, a);
     if (!rc && o->st && !(rc = tide_sched_call(s, tide_cop_stage_out, o->st)) &&
         !(rc = tide_sched_on_free(s, (void (*)(void *))tide_stage_free, o->st)))
         o->st = NULL;
@@ -335,11 +364,7 @@ int PMPI_Ibarrier(MPI_Comm comm, MPI_Request *request)
     int rc = tide_cop_begin(&o, "MPI_Ibarrier", comm, request);
     if (rc)
         return rc;
-    if (o.c->is_inter)
-        return tide_cop_end(&o, tide_mpi_error(comm, o.fn, MPI_ERR_COMM,
-                                               "nonblocking collectives on intercommunicators "
-                                               "are not supported yet; use MPI_Barrier"));
-    tide_cargs_t a = {.kind = TIDE_CK_BARRIER};
+    tide_cargs_t a = {.kind = TIDE_CK_BARRIER, .inter = o.c->is_inter};
     return tide_cop_run(&o, &a);
 }
 TIDE_MPI_WEAK(MPI_Ibarrier);

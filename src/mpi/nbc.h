@@ -83,6 +83,7 @@ typedef struct tide_cargs {
     size_t blk, own, count;
     int root;
     const size_t *sb, *sd, *rb, *rd;
+    int inter, role; /* intercommunicator: our role (nbc_inter.c) */
 } tide_cargs_t;
 
 /* Look comm up (and check request when req is given); MPI error class. */

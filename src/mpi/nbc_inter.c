@@ -1,4 +1,4 @@
-/* Collectives on intercommunicators (MPI 4.1 section 6.2.2), blocking.
+/* Collectives on intercommunicators (MPI 4.1 section 6.2.2).
  * Data flows between the two groups: rooted operations from the root to
  * every process of the other group (Bcast, Scatter(v)) or back (Reduce,
  * Gather(v)); the all-to-all ones both ways, each process receiving the
@@ -9,8 +9,9 @@
  * gathers, scatters and all-to-alls are direct messages.  The root group
  * marks the root with MPI_ROOT and its other members with MPI_PROC_NULL;
  * the other group names the root's rank in the remote group.  MPI_IN_PLACE
- * has no meaning here.  Scan and Exscan are not defined (MPI_ERR_COMM), and
- * the nonblocking forms are not implemented on intercommunicators yet. */
+ * has no meaning here.  Scan and Exscan are not defined (MPI_ERR_COMM).
+ * The nonblocking forms check and stage the same way, then start the
+ * schedules of src/coll/nbc_inter.c (tide_cop_run). */
 #include "config.h"
 #include "coll/coll_impl.h"
 #include "mpi/dtype.h"
@@ -38,16 +39,6 @@ static int tide_inter_role(tide_cop_t *o, int root, int *role)
     return MPI_SUCCESS;
 }
 
-/* Checks common to every intercommunicator collective. */
-static int tide_inter_begin(tide_cop_t *o)
-{
-    if (o->req)
-        return tide_mpi_error(o->comm, o->fn, MPI_ERR_COMM,
-                              "nonblocking collectives on intercommunicators are not supported "
-                              "yet; use the blocking form");
-    return MPI_SUCCESS;
-}
-
 static tide_coll_comm_t tide_inter_local(const tide_comm_t *c)
 {
     const tide_comm_t *l = c->local;
@@ -63,7 +54,7 @@ static int tide_inter_finish(tide_cop_t *o, int rc)
 
 int tide_inter_bcast(tide_cop_t *o, void *buffer, int count, MPI_Datatype dt, int root)
 {
-    int role = 0, rc = tide_inter_begin(o);
+    int role = 0, rc = MPI_SUCCESS;
     char *p = NULL;
     size_t bytes = 0;
     if (!rc)
@@ -71,6 +62,11 @@ int tide_inter_bcast(tide_cop_t *o, void *buffer, int count, MPI_Datatype dt, in
     if (!rc && role)
         rc = tide_cop_one(o, buffer, count, dt, role > 0 ? TIDE_STAGE_IN : TIDE_STAGE_OUT, "buffer",
                           "count", "datatype", &p, &bytes);
+    if (!rc && o->req) {
+        tide_cargs_t a = {
+            .kind = TIDE_CK_BCAST, .inter = 1, .role = role, .root = root, .rbuf = p, .blk = bytes};
+        return tide_cop_run(o, &a);
+    }
     if (rc || !role || !bytes)
         return tide_cop_end(o, rc);
     tide_coll_comm_t gl = tide_inter_local(o->c);
@@ -83,13 +79,33 @@ int tide_inter_bcast(tide_cop_t *o, void *buffer, int count, MPI_Datatype dt, in
     return tide_inter_finish(o, rc);
 }
 
+/* The root's p blocks: regular (count >= 0) or v (count -1, counts and
+ * displacements in extents); byte sizes v[0..p), offsets v[p..2p). */
+static int tide_inter_root_blocks(tide_cop_t *o, const void *buf, int count, const int *counts,
+                                  const int *displs, MPI_Datatype dt, int dir, const char *cname,
+                                  const char *bname, char **base, size_t *v)
+{
+    int p = o->c->size, rc;
+    size_t b = 0;
+    if (count < 0)
+        return tide_cop_vector(o, buf, p, counts, displs, NULL, dt, dir, cname, bname, base, v);
+    rc = tide_cop_bytes(o, count, dt, cname, "datatype", &b);
+    if (!rc)
+        rc = tide_cop_buf(o, buf, b, bname);
+    if (!rc && b)
+        rc = tide_cop_regular(o, buf, p, count, dt, dir, base);
+    for (int i = 0; i < p; i++)
+        v[i] = b, v[p + i] = b * (size_t)i;
+    return rc;
+}
+
 /* Gather (recvcount >= 0: regular blocks) and Gatherv (recvcount -1) to a root of the
  * other group: every sender talks to the root directly. */
 int tide_inter_gather(tide_cop_t *o, const void *sendbuf, int sendcount, MPI_Datatype sendtype,
                       void *recvbuf, int recvcount, const int *recvcounts, const int *displs,
                       MPI_Datatype recvtype, int root)
 {
-    int role = 0, rc = tide_inter_begin(o), p = o->c->size;
+    int role = 0, rc = MPI_SUCCESS, p = o->c->size;
     char *sp = NULL, *base = NULL;
     size_t sb = 0, *v = NULL;
     if (!rc)
@@ -97,24 +113,26 @@ int tide_inter_gather(tide_cop_t *o, const void *sendbuf, int sendcount, MPI_Dat
     if (!rc && role < 0)
         rc = tide_cop_one(o, sendbuf, sendcount, sendtype, TIDE_STAGE_IN, "sendbuf", "sendcount",
                           "sendtype", &sp, &sb);
+    if (!rc && role > 0 && !(v = tide_cop_vec(o, 2 * (size_t)p)))
+        rc = tide_coll_fail(o->fn, o->comm, -ENOMEM);
+    if (!rc && role > 0)
+        rc = tide_inter_root_blocks(o, recvbuf, recvcount, recvcounts, displs, recvtype,
+                                    TIDE_STAGE_OUT, "recvcounts", "recvbuf", &base, v);
+    tide_cargs_t a = {.kind = TIDE_CK_GATHERV,
+                      .inter = 1,
+                      .role = role,
+                      .root = root,
+                      .sbuf = sp,
+                      .own = sb,
+                      .rbuf = base,
+                      .rb = v,
+                      .rd = v ? v + p : NULL};
+    if (!rc && o->req)
+        return tide_cop_run(o, &a);
     if (!rc && role < 0)
         rc = sb ? tide_coll_send(&o->g, sp, sb, root, TIDE_COLL_TAG_GATHER) : 0;
     if (rc || role <= 0)
         return role < 0 ? tide_inter_finish(o, rc) : tide_cop_end(o, rc);
-    if (!(v = tide_cop_vec(o, 2 * (size_t)p)))
-        return tide_cop_end(o, tide_coll_fail(o->fn, o->comm, -ENOMEM));
-    if (recvcount < 0) {
-        rc = tide_cop_vector(o, recvbuf, p, recvcounts, displs, NULL, recvtype, TIDE_STAGE_OUT,
-                             "recvcounts", "recvbuf", &base, v);
-    } else {
-        rc = tide_cop_bytes(o, recvcount, recvtype, "recvcount", "recvtype", &sb);
-        if (!rc)
-            rc = tide_cop_buf(o, recvbuf, sb, "recvbuf");
-        if (!rc && sb)
-            rc = tide_cop_regular(o, recvbuf, p, recvcount, recvtype, TIDE_STAGE_OUT, &base);
-        for (int i = 0; i < p; i++)
-            v[i] = sb, v[p + i] = sb * (size_t)i;
-    }
     tide_p2p_req_t **reqs = rc ? NULL : calloc((size_t)p, sizeof(*reqs));
     if (!rc && !reqs)
         rc = tide_coll_fail(o->fn, o->comm, -ENOMEM);
@@ -134,7 +152,7 @@ int tide_inter_scatter(tide_cop_t *o, const void *sendbuf, int sendcount, const 
                        const int *displs, MPI_Datatype sendtype, void *recvbuf, int recvcount,
                        MPI_Datatype recvtype, int root)
 {
-    int role = 0, rc = tide_inter_begin(o), p = o->c->size;
+    int role = 0, rc = MPI_SUCCESS, p = o->c->size;
     char *rp = NULL, *base = NULL;
     size_t rb = 0, *v = NULL;
     if (!rc)
@@ -142,24 +160,26 @@ int tide_inter_scatter(tide_cop_t *o, const void *sendbuf, int sendcount, const 
     if (!rc && role < 0)
         rc = tide_cop_one(o, recvbuf, recvcount, recvtype, TIDE_STAGE_OUT, "recvbuf", "recvcount",
                           "recvtype", &rp, &rb);
+    if (!rc && role > 0 && !(v = tide_cop_vec(o, 2 * (size_t)p)))
+        rc = tide_coll_fail(o->fn, o->comm, -ENOMEM);
+    if (!rc && role > 0)
+        rc = tide_inter_root_blocks(o, sendbuf, sendcount, sendcounts, displs, sendtype,
+                                    TIDE_STAGE_IN, "sendcounts", "sendbuf", &base, v);
+    tide_cargs_t a = {.kind = TIDE_CK_SCATTERV,
+                      .inter = 1,
+                      .role = role,
+                      .root = root,
+                      .rbuf = rp,
+                      .own = rb,
+                      .sbuf = base,
+                      .sb = v,
+                      .sd = v ? v + p : NULL};
+    if (!rc && o->req)
+        return tide_cop_run(o, &a);
     if (!rc && role < 0)
         rc = rb ? tide_coll_recv(&o->g, rp, rb, root, TIDE_COLL_TAG_SCATTER, NULL) : 0;
     if (rc || role <= 0)
         return role < 0 ? tide_inter_finish(o, rc) : tide_cop_end(o, rc);
-    if (!(v = tide_cop_vec(o, 2 * (size_t)p)))
-        return tide_cop_end(o, tide_coll_fail(o->fn, o->comm, -ENOMEM));
-    if (sendcount < 0) {
-        rc = tide_cop_vector(o, sendbuf, p, sendcounts, displs, NULL, sendtype, TIDE_STAGE_IN,
-                             "sendcounts", "sendbuf", &base, v);
-    } else {
-        rc = tide_cop_bytes(o, sendcount, sendtype, "sendcount", "sendtype", &rb);
-        if (!rc)
-            rc = tide_cop_buf(o, sendbuf, rb, "sendbuf");
-        if (!rc && rb)
-            rc = tide_cop_regular(o, sendbuf, p, sendcount, sendtype, TIDE_STAGE_IN, &base);
-        for (int i = 0; i < p; i++)
-            v[i] = rb, v[p + i] = rb * (size_t)i;
-    }
     tide_p2p_req_t **reqs = rc ? NULL : calloc((size_t)p, sizeof(*reqs));
     if (!rc && !reqs)
         rc = tide_coll_fail(o->fn, o->comm, -ENOMEM);
@@ -200,7 +220,7 @@ int tide_inter_allgather(tide_cop_t *o, const void *sendbuf, int sendcount, MPI_
                          void *recvbuf, int recvcount, const int *recvcounts, const int *displs,
                          MPI_Datatype recvtype)
 {
-    int rc = tide_inter_begin(o), p = o->c->size;
+    int rc = MPI_SUCCESS, p = o->c->size;
     char *sp = NULL, *base = NULL;
     size_t sb = 0, rb = 0, *v = rc ? NULL : tide_cop_vec(o, 4 * (size_t)p);
     if (!rc && !v)
@@ -224,6 +244,16 @@ int tide_inter_allgather(tide_cop_t *o, const void *sendbuf, int sendcount, MPI_
         return tide_cop_end(o, rc);
     for (int i = 0; i < p; i++)
         v[i] = sb, v[p + i] = 0;
+    tide_cargs_t a = {.kind = TIDE_CK_ALLTOALLV,
+                      .inter = 1,
+                      .sbuf = sp,
+                      .rbuf = base,
+                      .sb = v,
+                      .sd = v + p,
+                      .rb = v + 2 * p,
+                      .rd = v + 3 * p};
+    if (o->req)
+        return tide_cop_run(o, &a);
     return tide_inter_finish(o, tide_inter_exchange(o, sp, v, v + p, base, v + 2 * p, v + 3 * p,
                                                     TIDE_COLL_TAG_ALLGATHER));
 }
@@ -235,7 +265,7 @@ int tide_inter_alltoall(tide_cop_t *o, const void *sendbuf, int sendcount, const
                         void *recvbuf, int recvcount, const int *recvcounts, const int *rdispls,
                         const MPI_Datatype *recvtypes, MPI_Datatype recvtype)
 {
-    int rc = tide_inter_begin(o), p = o->c->size;
+    int rc = MPI_SUCCESS, p = o->c->size;
     char *sbase = NULL, *rbase = NULL;
     size_t sb = 0, rb = 0, *v = rc ? NULL : tide_cop_vec(o, 4 * (size_t)p);
     if (!rc && !v)
@@ -266,6 +296,16 @@ int tide_inter_alltoall(tide_cop_t *o, const void *sendbuf, int sendcount, const
     }
     if (rc)
         return tide_cop_end(o, rc);
+    tide_cargs_t a = {.kind = TIDE_CK_ALLTOALLV,
+                      .inter = 1,
+                      .sbuf = sbase,
+                      .rbuf = rbase,
+                      .sb = v,
+                      .sd = v + p,
+                      .rb = v + 2 * p,
+                      .rd = v + 3 * p};
+    if (o->req)
+        return tide_cop_run(o, &a);
     return tide_inter_finish(o, tide_inter_exchange(o, sbase, v, v + p, rbase, v + 2 * p, v + 3 * p,
                                                     TIDE_COLL_TAG_ALLTOALL));
 }
@@ -284,7 +324,7 @@ static int tide_inter_local_reduce(tide_cop_t *o, const char *sp, size_t count, 
 int tide_inter_reduce(tide_cop_t *o, const void *sendbuf, void *recvbuf, int count, MPI_Datatype dt,
                       MPI_Op op, int root)
 {
-    int role = 0, rc = tide_inter_begin(o);
+    int role = 0, rc = MPI_SUCCESS;
     char *sp = NULL, *rp = NULL, *acc = NULL;
     size_t n = 0, bytes;
     if (!rc)
@@ -300,6 +340,16 @@ int tide_inter_reduce(tide_cop_t *o, const void *sendbuf, void *recvbuf, int cou
     if (!rc && role > 0)
         rc = tide_cop_one(o, recvbuf, count, dt, TIDE_STAGE_OUT, "recvbuf", "count", "datatype",
                           &rp, &bytes);
+    if (!rc && o->req) {
+        tide_cargs_t a = {.kind = TIDE_CK_REDUCE,
+                          .inter = 1,
+                          .role = role,
+                          .root = root,
+                          .sbuf = sp,
+                          .rbuf = rp,
+                          .count = n};
+        return tide_cop_run(o, &a);
+    }
     if (rc || !role || n == 0)
         return tide_cop_end(o, rc);
     bytes = n * o->r.esize;
@@ -313,12 +363,31 @@ int tide_inter_reduce(tide_cop_t *o, const void *sendbuf, void *recvbuf, int cou
     return tide_inter_finish(o, rc);
 }
 
+/* Start the nonblocking Allreduce / Reduce_scatter(_block). */
+static int tide_inter_allred_start(tide_cop_t *o, char *sp, char *rp, size_t n, size_t per,
+                                   const int *counts, const int *block)
+{
+    int lp = o->c->local->size;
+    size_t *v = NULL;
+    if ((counts || block) && !(v = tide_cop_vec(o, (size_t)lp)))
+        return tide_cop_end(o, tide_coll_fail(o->fn, o->comm, -ENOMEM));
+    for (int i = 0; v && i < lp; i++)
+        v[i] = per * (size_t)(counts ? counts[i] : *block);
+    tide_cargs_t a = {.kind = v ? TIDE_CK_RSCATTER : TIDE_CK_ALLREDUCE,
+                      .inter = 1,
+                      .sbuf = sp,
+                      .rbuf = rp,
+                      .count = n,
+                      .rb = v};
+    return tide_cop_run(o, &a);
+}
+
 /* Allreduce and Reduce_scatter(_block) (counts or *block: items per local
  * rank of the result of the other group's reduction). */
 static int tide_inter_allred(tide_cop_t *o, const void *sendbuf, void *recvbuf, int count,
                              const int *counts, const int *block, MPI_Datatype dt, MPI_Op op)
 {
-    int rc = tide_inter_begin(o), lp = o->c->local->size, me = o->c->local->rank;
+    int rc = MPI_SUCCESS, lp = o->c->local->size, me = o->c->local->rank;
     char *sp = NULL, *rp = NULL, *acc = NULL, *res = NULL;
     size_t n = 0, per = 0, bytes;
     long total = count;
@@ -344,6 +413,8 @@ static int tide_inter_allred(tide_cop_t *o, const void *sendbuf, void *recvbuf, 
     if (!rc)
         rc = tide_cop_one(o, recvbuf, mine, dt, TIDE_STAGE_OUT, "recvbuf", "count", "datatype", &rp,
                           &bytes);
+    if (!rc && o->req)
+        return tide_inter_allred_start(o, sp, rp, n, per, counts, block);
     if (rc || n == 0)
         return tide_cop_end(o, rc);
     bytes = n * o->r.esize;

@@ -749,16 +749,61 @@ static void test_inter(void)
             want += val(world_of(1 - color, j), 43, off + k);
         CHECK(out12[k] == want, "inter reduce_scatter [%d]=%d want %d", k, out12[k], want);
     }
-    /* Scan is not defined; nonblocking forms are not there yet */
+    /* Scan is not defined on intercommunicators */
     MPI_Comm_set_errhandler(ic, MPI_ERRORS_RETURN);
     int cls, rc = MPI_Scan(s, r, N, MPI_INT, MPI_SUM, ic);
     MPI_Error_class(rc, &cls);
     CHECK(cls == MPI_ERR_COMM, "inter scan gave %d", cls);
-    MPI_Request q;
-    rc = MPI_Ibarrier(ic, &q);
-    MPI_Error_class(rc, &cls);
-    CHECK(cls == MPI_ERR_COMM, "inter ibarrier gave %d", cls);
     OK(MPI_Barrier(ic));
+    /* the nonblocking forms, all outstanding at once; group 0's rank 0 roots */
+    int rooted = color == 0 ? (lrank == 0 ? MPI_ROOT : MPI_PROC_NULL) : 0;
+    int bb[N], rr[N], ar[N], *gg = ints((size_t)N * rsize), sc1[N], *aa = ints((size_t)N * rsize),
+                             *a2 = ints((size_t)N * rsize), o12[12], *sv1 = ints((size_t)N * rsize);
+    for (int i = 0; i < N; i++)
+        bb[i] = color == 0 && lrank == 0 ? val(0, 50, i) : -1, rr[i] = ar[i] = sc1[i] = -1;
+    for (int i = 0; i < N * rsize; i++)
+        gg[i] = aa[i] = a2[i] = -1, sv1[i] = val(me, 51, i);
+    MPI_Request q[9];
+    OK(MPI_Ibcast(bb, N, MPI_INT, rooted, ic, &q[0]));
+    OK(MPI_Ireduce(s, rr, N, MPI_INT, MPI_SUM, rooted, ic, &q[1]));
+    OK(MPI_Iallreduce(s, ar, N, MPI_INT, MPI_SUM, ic, &q[2]));
+    OK(MPI_Igather(s, N, MPI_INT, gg, N, MPI_INT, rooted, ic, &q[3]));
+    OK(MPI_Iscatter(sv1, N, MPI_INT, sc1, color == 1 ? N : 0, MPI_INT, rooted, ic, &q[4]));
+    OK(MPI_Iallgather(s, N, MPI_INT, aa, N, MPI_INT, ic, &q[5]));
+    OK(MPI_Ialltoall(a2s, N, MPI_INT, a2, N, MPI_INT, ic, &q[6]));
+    OK(MPI_Ireduce_scatter(in12, o12, rc12, MPI_INT, MPI_SUM, ic, &q[7]));
+    OK(MPI_Ibarrier(ic, &q[8]));
+    if (lrank % 2) /* some complete back to front */
+        for (int k = 8; k >= 0; k--)
+            OK(MPI_Wait(&q[k], MPI_STATUS_IGNORE));
+    else
+        OK(MPI_Waitall(9, q, MPI_STATUSES_IGNORE));
+    for (int i = 0; i < N; i++) {
+        int want = 0;
+        for (int j = 0; j < rsize; j++)
+            want += val(world_of(1 - color, j), 40, i);
+        CHECK(ar[i] == want, "inter iallreduce [%d]=%d want %d", i, ar[i], want);
+        if (color == 1) {
+            CHECK(bb[i] == val(0, 50, i), "inter ibcast [%d]=%d", i, bb[i]);
+            CHECK(sc1[i] == val(0, 51, lrank * N + i), "inter iscatter [%d]=%d", i, sc1[i]);
+        } else if (lrank == 0) {
+            CHECK(rr[i] == want, "inter ireduce [%d]=%d want %d", i, rr[i], want);
+        }
+        for (int j = 0; j < rsize; j++) {
+            int w = world_of(1 - color, j);
+            if (color == 0 && lrank == 0)
+                CHECK(gg[j * N + i] == val(w, 40, i), "inter igather from %d", j);
+            CHECK(aa[j * N + i] == val(w, 40, i), "inter iallgather from %d", j);
+            CHECK(a2[j * N + i] == val(w, 41, lrank * N + i), "inter ialltoall from %d", j);
+        }
+    }
+    for (int k = 0; k < rc12[lrank]; k++) {
+        int want = 0;
+        for (int j = 0; j < rsize; j++)
+            want += val(world_of(1 - color, j), 43, off + k);
+        CHECK(o12[k] == want, "inter ireduce_scatter [%d]=%d want %d", k, o12[k], want);
+    }
+    free(gg), free(aa), free(a2), free(sv1);
     free(ag), free(a2s), free(a2r), free(c), free(d), free(sc), free(sd), free(agv), free(sv),
         free(rv);
     OK(MPI_Comm_free(&ic));
