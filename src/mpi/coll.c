@@ -108,11 +108,12 @@ int tide_cop_root(tide_cop_t *o, int root, int size)
 int tide_cop_one(tide_cop_t *o, const void *buf, int count, MPI_Datatype dt, int dir,
                  const char *bname, const char *cname, const char *tname, char **p, size_t *bytes)
 {
+    tide_dt_msg_t m = {0};
     int rc = tide_cop_bytes(o, count, dt, cname, tname, bytes);
     if (!rc)
         rc = tide_cop_buf(o, buf, *bytes, bname);
-    if (!rc && *bytes == 0)
-        *p = (char *)buf;
+    if (!rc && (*bytes == 0 || (!tide_dt_msg(dt, count, &m) && !m.lay)))
+        *p = (char *)buf + m.shift; /* basic or contiguous: no staging */
     else if (!rc && (rc = tide_stage_one(&o->st, (void *)buf, count, dt, dir, p, bytes)))
         rc = tide_coll_fail(o->fn, o->comm, rc);
     return rc;
@@ -122,6 +123,10 @@ int tide_cop_one(tide_cop_t *o, const void *buf, int count, MPI_Datatype dt, int
 int tide_cop_regular(tide_cop_t *o, const void *buf, int n, int count, MPI_Datatype dt, int dir,
                      char **base)
 {
+    if (!tide_dtype_get(dt)) { /* basic: blocks back to back as they are */
+        *base = (char *)buf;
+        return MPI_SUCCESS;
+    }
     MPI_Aint extent = 0;
     tide_dt_query(dt, NULL, NULL, &extent, NULL, NULL);
     ptrdiff_t *offs = malloc((size_t)n * (sizeof(ptrdiff_t) + 2 * sizeof(size_t) + sizeof(int)));
