@@ -157,6 +157,7 @@ typedef struct tide_p2p_net {
     uint64_t next_check;          /* next look at the peers' stream states (ns) */
     uint64_t unexp_max;           /* TIDE_P2P_UNEXPECTED_MAX */
     uint64_t stalls;              /* times input stopped for the unexpected bound */
+    int stalled;                  /* input stopped now (counted once per episode) */
     int nfailed;                  /* processes marked failed */
     char bounce[TIDE_P2P_BOUNCE]; /* small pieces of non-contiguous receives */
     pthread_t thread;
@@ -957,9 +958,11 @@ static int tide_p2p_pump_in(tide_p2p_peer_t *p)
         ssize_t n;
         if (p->in_state == TIDE_P2P_IN_HDR && p->in_hgot == 0 &&
             tide_p2p_unexpected_bytes > net.unexp_max) {
-            net.stalls++; /* flow control: leave the rest in the stream */
+            net.stalls += !net.stalled; /* flow control: leave the rest in the stream */
+            net.stalled = 1;
             break;
         }
+        net.stalled = 0;
         if (p->in_state == TIDE_P2P_IN_HDR) {
             n = tide_stream_recv(p->in, (char *)&p->in_hdr + p->in_hgot,
                                  sizeof(p->in_hdr) - p->in_hgot, TIDE_STREAM_DONTWAIT);
