@@ -5,8 +5,9 @@
 #     messages (4 KiB - 4 MiB, rendezvous and synchronous), then up again:
 #     every message arrives intact, in order; retransmissions bridge the gap.
 #  2. The link goes down for good: both ranks, under MPI_ERRORS_RETURN, get
-#     MPI_ERR_PROC_FAILED within TIDE_P2P_PEER_TIMEOUT (+2 s of slack) of
-#     their last completed call, and later calls to the peer fail at once.
+#     MPI_ERR_PROC_FAILED within TIDE_P2P_PEER_TIMEOUT of
+#     their last completed call (3 s of slack for a loaded machine), and later
+#     calls to the peer fail at once.
 #     Run with the default bound (10 s) and with TIDE_P2P_PEER_TIMEOUT=3s.
 . "$TIDE_SRCDIR/test/lib.sh"
 [ -x "$MPIRUN" ] || skip "mpirun is not built"
@@ -38,7 +39,7 @@ grep -q "^transfer: .* intact" "$T/out" || fail "no verdict: $(cat "$T/out")"
 for bound in 3 10; do
     note "link down for good, TIDE_P2P_PEER_TIMEOUT=${bound}s"
     start=$(date +%s)
-    mpirun_ns -np 2 -x TIDE_P2P_PEER_TIMEOUT=${bound}s "$T/peerfail" detect $((bound + 2)) \
+    mpirun_ns -np 2 -x TIDE_P2P_PEER_TIMEOUT=${bound}s "$T/peerfail" detect $((bound + 3)) \
         >"$T/out" 2>&1 &
     job=$!
     sleep 2
