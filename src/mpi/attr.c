@@ -3,9 +3,9 @@
  * its attributes in a list in the order they were set.  Comm_dup calls
  * every copy callback (MPI_COMM_DUP_FN copies the value, NULL_COPY_FN
  * drops it); Comm_free, Attr_delete and replacing a value call the delete
- * callback.  A freed keyval lives on until the last attribute using it is
- * deleted.  Predefined keys (MPI_TAG_UB...) are read-only and can be read
- * on every communicator. */
+ * callback; freeing an object deletes its attributes last set first.  A
+ * freed keyval lives on until the last attribute using it is deleted.  Predefined keys
+ * (MPI_TAG_UB...) are read-only and can be read on every communicator. */
 #include "config.h"
 #include "mpi/comm_impl.h"
 #include "mpi/dtype.h"
@@ -23,7 +23,8 @@ typedef struct tide_keyval {
     void (*copy_fn)(void); /* the kind's copy function type */
     void (*delete_fn)(void);
     void *extra;
-    int refs; /* the handle (until freed) + one per attribute */
+    int refs;  /* the handle (until freed) + one per attribute */
+    int freed; /* the handle was freed: later frees are no-ops */
 } tide_keyval_t;
 
 struct tide_attr {
@@ -106,7 +107,7 @@ static int tide_kv_create(const char *fn, tide_kv_kind_t kind, void (*copy)(void
     tide_keyval_t *kv = malloc(sizeof(*kv));
     if (!kv)
         return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_NO_MEM, "out of memory");
-    *kv = (tide_keyval_t){kind, copy, del, extra, 1};
+    *kv = (tide_keyval_t){kind, copy, del, extra, 1, 0};
     int h = 0;
     pthread_mutex_lock(&tide_kv_lock);
     for (int i = TIDE_KV_FIRST_USER; i < tide_kvs_cap && !h; i++)
@@ -137,12 +138,17 @@ static int tide_kv_free(const char *fn, tide_kv_kind_t kind, int *keyval)
 {
     TIDE_MPI_CHECK_INIT(fn);
     TIDE_MPI_CHECK_PTR(fn, MPI_COMM_NULL, keyval, "keyval");
-    if (!tide_kv_get(*keyval, kind))
+    tide_keyval_t *kv = tide_kv_get(*keyval, kind);
+    if (!kv)
         return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_KEYVAL,
                               "argument keyval (%d) is not a keyval created for this kind of "
                               "object (or a predefined one, which cannot be freed)",
                               *keyval);
-    tide_kv_unref(*keyval);
+    /* A copy of a freed handle may be freed again while attributes still
+     * use the keyval (a delete callback freeing its keyval, as MPICH
+     * allows): only the first free drops the handle's reference. */
+    if (!__atomic_exchange_n(&kv->freed, 1, __ATOMIC_ACQ_REL))
+        tide_kv_unref(*keyval);
     *keyval = MPI_KEYVAL_INVALID;
     return MPI_SUCCESS;
 }
@@ -211,10 +217,15 @@ static int tide_attr_set(tide_kv_kind_t kind, int obj, struct tide_attr **head, 
     return MPI_SUCCESS;
 }
 
+/* Last set, first deleted (MPI 4.1 section 11.2.2 requires it of
+ * MPI_COMM_SELF at MPI_Finalize; every object does it). */
 static int tide_attr_delete_all(tide_kv_kind_t kind, int obj, struct tide_attr **head)
 {
     while (*head) {
-        int rc = tide_attr_remove(kind, obj, head, (*head)->keyval);
+        struct tide_attr *last = *head;
+        while (last->next)
+            last = last->next;
+        int rc = tide_attr_remove(kind, obj, head, last->keyval);
         if (rc)
             return rc;
     }

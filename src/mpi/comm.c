@@ -318,6 +318,7 @@ static int tide_comm_dup_common(const char *fn, tide_comm_t *c, MPI_Info info_in
     if (rc) {
         tide_attr_comm_delete_all(n);
         tide_comm_destroy(n);
+        *out = MPI_COMM_NULL; /* MPI 4.1 section 7.4.2 */
         return tide_mpi_error(c->handle, fn, rc, "could not duplicate %s", c->name);
     }
     tide_comm_inherit(n, c);

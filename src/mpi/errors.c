@@ -150,8 +150,14 @@ int tide_mpi_error(MPI_Comm comm, const char *fn, int errclass, const char *fmt,
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
 
-    if (comm == MPI_COMM_NULL)
-        comm = MPI_COMM_SELF;
+    if (comm == MPI_COMM_NULL) {
+        /* Tied to no communicator: MPI 3.1 raises the error on
+         * MPI_COMM_WORLD, MPI 4 on MPI_COMM_SELF.  MPI_COMM_SELF's handler
+         * applies when the program set one there, else MPI_COMM_WORLD's:
+         * programs written to either version get the handler they chose. */
+        tide_comm_t *s = tide_comm_get(MPI_COMM_SELF);
+        comm = s && s->errhandler != MPI_ERRORS_ARE_FATAL ? MPI_COMM_SELF : MPI_COMM_WORLD;
+    }
     tide_comm_t *c = tide_comm_get(comm);
     MPI_Errhandler eh = c ? c->errhandler : MPI_ERRORS_ARE_FATAL;
     int dummy;

@@ -114,7 +114,7 @@ split_list() {
 
 run_suite() { # listname dirs
     echo "# running MPICH's runtests ($2) with $work/mpiexec"
-    (cd "$bld" && MPITEST_TIMEOUT=$TIDE_MPICH_TIMEOUT perl ./runtests -srcdir=. -tests="$1" \
+    (cd "$bld" && MPITEST_TIMEOUT=$TIDE_MPICH_TIMEOUT perl ./runtests -srcdir="$src" -tests="$1" \
         -testdirs="$2" -mpiexec="$work/mpiexec" -tapfile="$work/results.tap" >"$work/runtests.out" 2>&1)
     return 0
 }
@@ -136,9 +136,11 @@ report() {
         bad = ($1 == "not")
         line = $0; sub(/^(not )?ok [0-9]* *- \.\//, "", line)
         skip = (line ~ /# SKIP/)
+        r = line; sub(/.*# SKIP /, "", r)
+        sub(/[[:space:]]*#.*/, "", line)
         split(line, f, /[[:space:]]+/)
         key = f[1] " " f[2]
-        if (skip) { r = line; sub(/.*# SKIP /, "", r); printf "SKIP  %s (%s)\n", key, r; ns++; next }
+        if (skip) { printf "SKIP  %s (%s)\n", key, r; ns++; next }
         if (!bad && mode == "dirs" && (key in known)) { printf "FIXED %s (listed in expected-failures: remove it)\n", key; np++; next }
         if (!bad) { printf "PASS  %s\n", key; np++; next }
         if (mode == "dirs" && (key in known)) { printf "KNOWN %s (%s)\n", key, known[key]; nk++; next }
