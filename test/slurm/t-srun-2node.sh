@@ -3,7 +3,8 @@
 # its own network and UTS namespace (hostnames tn1, tn2) on a bridge, with
 # their own ports, spool and TmpFS (test/slurm/slurmlib.sh).  srun --mpi=pmix
 # puts two ranks on each node; ranks on different nodes talk over Tide's eth
-# wire across the bridge (TIDE_WIRE=eth, TIDE_ETH_IF=eth0, the node's veth),
+# wire across the bridge (TIDE_WIRE=eth, TIDE_ETH_IF=eth0, the node's veth;
+# once also the udp wire on the nodes' addresses),
 # and the ranks fetch each other's addresses from the other node's
 # slurmstepd (PMIx direct modex).  A rank killed on the second node ends the
 # step with a clear message and no survivors on either node.
@@ -31,6 +32,9 @@ srun_ok "$T/srun_check" 4 "tn1 tn1 tn2 tn2" -N 2 --ntasks-per-node=2
 rx=$(($(rx_tn2) - rx0))
 note "tn2 received $rx bytes"
 [ "$rx" -gt 524288 ] || slurm_fail "only $rx bytes reached tn2: was the eth wire used?"
+# the udp wire across the nodes too, bound to each node's eth0 address
+TIDE_WIRE=udp TIDE_UDP_ADDR=eth0 srun_ok "$T/srun_check" 4 "tn1 tn2 tn1 tn2" -N 2 \
+    --ntasks-per-node=2 -m cyclic
 # cyclic: ranks 0 and 1, the pair most p2p tests use, on different nodes
 rx0=$(rx_tn2)
 srun_p2p -N 2 --ntasks-per-node=2 -m cyclic
