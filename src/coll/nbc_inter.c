@@ -52,10 +52,10 @@ int tide_nbc_inter_reduce(tide_sched_t *s, const void *sbuf, void *rbuf, size_t 
 {
     size_t bytes = count * tide_sched_red(s)->esize;
     char *acc;
-    if (role > 0)
-        return tide_sched_recv(s, rbuf, bytes, 0);
     if (role == 0 || count == 0)
         return 0;
+    if (role > 0)
+        return tide_sched_recv(s, rbuf, bytes, 0);
     TRY(tide_nbc_inter_local_reduce(s, sbuf, count, &acc));
     return acc ? tide_sched_send(s, acc, bytes, root) : 0;
 }

@@ -803,6 +803,9 @@ static void test_inter(void)
             want += val(world_of(1 - color, j), 43, off + k);
         CHECK(o12[k] == want, "inter ireduce_scatter [%d]=%d want %d", k, o12[k], want);
     }
+    OK(MPI_Ireduce(s, rr, 0, MPI_INT, MPI_SUM, rooted, ic, &q[0])); /* nothing to move */
+    OK(MPI_Ibcast(bb, 0, MPI_INT, rooted, ic, &q[1]));
+    OK(MPI_Waitall(2, q, MPI_STATUSES_IGNORE));
     free(gg), free(aa), free(a2), free(sv1);
     free(ag), free(a2s), free(a2r), free(c), free(d), free(sc), free(sd), free(agv), free(sv),
         free(rv);
