@@ -162,6 +162,15 @@ static int frame_write_all(int fd, struct iovec *iov, int n)
     return 0;
 }
 
+/* Append one whole frame to b (for a sender with its own queue). */
+void tide_frame_encode(tide_frame_buf_t *b, uint32_t type, const void *p, size_t len)
+{
+    uint32_t hdr[2] = {type, (uint32_t)len};
+    tide_frame_put_raw(b, hdr, sizeof(hdr));
+    tide_frame_put_raw(b, p, len);
+    tide_frame_put_raw(b, "\n", 1);
+}
+
 /* A peer that is gone (EPIPE) is noticed by the reader side: not logged. */
 int tide_frame_send(int fd, uint32_t type, const void *p, size_t len)
 {

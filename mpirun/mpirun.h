@@ -268,6 +268,7 @@ const char *tide_frame_get_bytes(tide_frame_buf_t *b, size_t *len);
 const char *tide_frame_get_str(tide_frame_buf_t *b);
 void tide_frame_buf_free(tide_frame_buf_t *b);
 int tide_frame_send(int fd, uint32_t type, const void *p, size_t len);
+void tide_frame_encode(tide_frame_buf_t *b, uint32_t type, const void *p, size_t len);
 /* Reads what fd has; 1 on data, 0 on end of file, -errno. */
 int tide_frame_read(int fd, tide_frame_buf_t *in);
 /* Next whole frame in `in`: 1 (type, payload view in *out), 0 none yet. */

@@ -16,7 +16,12 @@
  * here (iof.c), stdin goes to rank 0's daemon, exit statuses feed the same
  * judgement as local ranks (job.c), signals go out as frames.  A daemon
  * whose connection closes while it still has running ranks is lost: the
- * job ends, naming the host and its ranks. */
+ * job ends, naming the host and its ranks.
+ * mpirun never blocks writing to a daemon: frames wait in a queue per
+ * daemon, written as its pipe takes them, and stdin is read only while
+ * rank 0's daemon's queue is short.  (A daemon blocked writing its ranks'
+ * output to mpirun while mpirun blocked writing stdin to it would
+ * otherwise deadlock both.) */
 #include "config.h"
 #include "mpirun/mpirun.h"
 #include "util/log.h"
@@ -33,6 +38,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#define REMOTE_STDIN_QUEUE_MAX (1u << 20) /* stop reading stdin above this */
+
 extern char **environ;
 
 typedef struct remote_daemon {
@@ -40,6 +47,7 @@ typedef struct remote_daemon {
     pid_t pid;    /* the agent (the daemon itself when started directly) */
     int to, from; /* its stdin (ours to write), its stdout (ours to read) */
     tide_frame_buf_t in;
+    tide_frame_buf_t out; /* frames not yet written; off: written part */
     int eof, reaped, wstatus;
     int in_fence; /* has contributed to the current fence */
 } remote_daemon_t;
@@ -166,6 +174,7 @@ static int remote_spawn(remote_daemon_t *d, char **argv, const char *host)
         goto fail;
     }
     setpgid(pid, pid);
+    fcntl(in[1], F_SETFL, O_NONBLOCK);
     d->pid = pid;
     d->to = in[1];
     d->from = out[0];
@@ -222,11 +231,44 @@ static void remote_job_frame(const tide_mpirun_job_t *job, int h, tide_frame_buf
         tide_frame_put_str(b, o->argv[i]);
 }
 
+static void remote_close_to(remote_daemon_t *d)
+{
+    if (d->to >= 0)
+        close(d->to);
+    d->to = -1;
+    tide_frame_buf_free(&d->out);
+}
+
+/* Write what the daemon's pipe takes now. */
+static void remote_flush(remote_daemon_t *d)
+{
+    while (d->to >= 0 && d->out.off < d->out.len) {
+        ssize_t w = write(d->to, d->out.p + d->out.off, d->out.len - d->out.off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && errno == EAGAIN)
+            return;
+        if (w < 0) { /* the daemon is gone: its reader side reports it */
+            remote_close_to(d);
+            return;
+        }
+        d->out.off += (size_t)w;
+    }
+    d->out.len = d->out.off = 0;
+}
+
 static int remote_send(remote_daemon_t *d, uint32_t type, const tide_frame_buf_t *b)
 {
     if (d->to < 0)
         return -EPIPE;
-    return tide_frame_send(d->to, type, b ? b->p : NULL, b ? b->len : 0);
+    tide_frame_encode(&d->out, type, b ? b->p : NULL, b ? b->len : 0);
+    if (d->out.bad) {
+        tide_error("out of memory queueing a frame for a daemon");
+        remote_close_to(d);
+        return -ENOMEM;
+    }
+    remote_flush(d);
+    return 0;
 }
 
 static int remote_start_one(tide_mpirun_job_t *job, int h, const char *daemon)
@@ -341,10 +383,7 @@ static void remote_eof(tide_mpirun_job_t *job, remote_daemon_t *d)
         nanosleep(&ts, NULL);
     }
     remote_lost(job, d);
-    if (d->to >= 0) {
-        close(d->to);
-        d->to = -1;
-    }
+    remote_close_to(d);
 }
 
 void tide_mpirun_remote_reap(tide_mpirun_job_t *job)
@@ -521,10 +560,15 @@ int tide_mpirun_remote_pollfds(tide_mpirun_job_t *job, struct pollfd *pfd, int m
 {
     struct tide_mpirun_remote *r = job->remote;
     int n = 0;
-    for (int h = 0; h < r->n && n < max; h++)
+    for (int h = 0; h < r->n && n + 2 < max; h++) {
         if (r->d[h].from >= 0)
             pfd[n++] = (struct pollfd){.fd = r->d[h].from, .events = POLLIN};
-    if (r->stdin_open && job->ranks[0].running && r->d[job->ranks[0].host].to >= 0 && n < max)
+        if (r->d[h].to >= 0 && r->d[h].out.len > r->d[h].out.off)
+            pfd[n++] = (struct pollfd){.fd = r->d[h].to, .events = POLLOUT};
+    }
+    remote_daemon_t *d0 = &r->d[job->ranks[0].host];
+    if (r->stdin_open && job->ranks[0].running && d0->to >= 0 &&
+        d0->out.len - d0->out.off < REMOTE_STDIN_QUEUE_MAX && n < max)
         pfd[n++] = (struct pollfd){.fd = STDIN_FILENO, .events = POLLIN};
     return n;
 }
@@ -539,9 +583,12 @@ void tide_mpirun_remote_handle(tide_mpirun_job_t *job, struct pollfd *pfd, int n
             remote_stdin(job);
             continue;
         }
-        for (int h = 0; h < r->n; h++)
+        for (int h = 0; h < r->n; h++) {
             if (r->d[h].from == pfd[k].fd)
                 remote_read(job, &r->d[h]);
+            else if (r->d[h].to == pfd[k].fd)
+                remote_flush(&r->d[h]);
+        }
     }
 }
 
@@ -570,11 +617,8 @@ void tide_mpirun_remote_notify(tide_mpirun_job_t *job, int rank)
 void tide_mpirun_remote_finish(tide_mpirun_job_t *job)
 {
     struct tide_mpirun_remote *r = job->remote;
-    for (int h = 0; h < r->n; h++) {
-        if (r->d[h].to >= 0)
-            close(r->d[h].to);
-        r->d[h].to = -1;
-    }
+    for (int h = 0; h < r->n; h++)
+        remote_close_to(&r->d[h]); /* what is still queued is moot now */
     for (int h = 0; h < r->n; h++) {
         remote_daemon_t *d = &r->d[h];
         for (int i = 0; i < 300 && !d->reaped && d->pid > 0; i++) {

@@ -5,7 +5,7 @@
 # --display-map, Open MPI's oversubscription refusal naming the shortfall,
 # fences and direct modex relayed between daemons, --report-bindings and
 # --bind-to socket, --enable-recovery across hosts, -x, a program that
-# cannot be started.
+# cannot be started, 3 million lines through stdin to rank 0 and back.
 . "$TIDE_SRCDIR/test/lib.sh"
 . "$TIDE_SRCDIR/test/cluster/cluster-lib.sh"
 pkg-config --exists pmix || skip "no pmix pkg-config file"
@@ -98,6 +98,15 @@ launch_expect_rc 0
 launch_run --launch-agent false --host a,b "$T/pc" hello
 launch_expect_rc 1
 launch_err_has "lost the daemon on host [ab] (pid [0-9]*), which exited with code 1; its rank [01] is gone"
+
+# lots of stdin to rank 0 while it writes as much: mpirun must never block
+# writing to a daemon that is blocked writing to it (that deadlocked)
+tide_build test/launch/stdin.c "$T/stdin"
+seq 1 3000000 >"$T/big"
+RC=0
+timeout -k 5 60 "$MPIRUN" "${FAKE[@]}" --host a,b "$T/stdin" <"$T/big" >"$T/out" 2>"$T/err" || RC=$?
+launch_expect_rc 0
+grep '^echo: ' "$T/out" | sed 's/^echo: //' | cmp -s - "$T/big" || fail "stdin across hosts arrived changed"
 
 # a program that does not exist
 launch_run "${FAKE[@]}" --host a,b "$T/no-such-program"
