@@ -4,8 +4,8 @@
 # takes its hosts and slots from SLURM_JOB_NODELIST/SLURM_TASKS_PER_NODE and
 # starts one daemon per node with srun, which is the PMIx server of the ranks
 # on its node.  Ranks on different nodes talk over the eth wire across the
-# bridge.  A rank killed on the second node ends the job with mpirun's
-# message and no process left on either node.
+# bridge.  The same from an sbatch script.  A rank killed on the second node
+# ends the job with mpirun's message and no process left on either node.
 . "$TIDE_SRCDIR/test/lib.sh"
 . "$TIDE_SRCDIR/test/slurm/slurmlib.sh"
 . "$TIDE_SRCDIR/test/slurm/srun_common.sh"
@@ -49,6 +49,17 @@ salloc_mpirun --map-by node -np 4 "$T/p2p" || {
 cat "$T/out"
 grep -q "p2p pingpong *ok" "$T/out" || slurm_fail "p2p did not run its tests"
 ! grep "^p2p" "$T/out" | grep -vq "ok$" || slurm_fail "a p2p test failed"
+slurm_no_tasks
+
+note "sbatch -N 2 --ntasks-per-node=2 --wait --wrap 'mpirun srun_check'"
+slurm_run timeout 80 sbatch -N 2 --ntasks-per-node=2 --wait -o "$T/batch.out" \
+    --wrap "$MPIRUN --timeout 60 $T/srun_check" >"$T/out" 2>&1 || {
+    cat "$T/out" "$T/batch.out"
+    slurm_fail "mpirun in a batch job failed"
+}
+cat "$T/batch.out"
+[ "$(grep -c '^hello from rank [0-3] of 4 on tn[12]$' "$T/batch.out")" = 4 ] ||
+    slurm_fail "the batch job's mpirun did not say hello from 4 ranks"
 slurm_no_tasks
 
 rc=0
