@@ -4,7 +4,8 @@
  * it natural to post many transfers at once: dissemination barrier,
  * binomial broadcast and reduction (in rank order, so non-commutative
  * operations are fine), direct gather/scatter(v) and all-to-all(v), ring
- * allgather(v), allreduce as reduce + broadcast, reduce-scatter as reduce +
+ * allgather(v), allreduce by recursive doubling (short vectors) or reduce
+ * + broadcast, reduce-scatter as reduce +
  * scatterv, recursive-doubling scan.  Temporaries live as long as the
  * schedule.  Returns 0 or -ENOMEM. */
 #include "config.h"
@@ -177,13 +178,65 @@ int tide_nbc_reduce(tide_sched_t *s, const void *sbuf, void *rbuf, size_t count,
     return tide_sched_fence(s);
 }
 
+/* Real rank of survivor nr after folding the first 2 * rem ranks. */
+static int tide_nbc_real(int nr, int rem)
+{
+    return nr < rem ? nr * 2 + 1 : nr + rem;
+}
+
+/* Recursive doubling (as the blocking short Allreduce): the even ranks
+ * below 2 * rem hand their vector to the odd one above and get the result
+ * back at the end; operands are combined in rank order. */
+static int tide_nbc_allreduce_recdbl(tide_sched_t *s, char *buf, size_t count)
+{
+    const tide_coll_comm_t *c = tide_sched_comm(s);
+    const tide_coll_red_t *r = tide_sched_red(s);
+    size_t bytes = count * r->esize;
+    int pof2 = tide_coll_pof2(c->size), rem = c->size - pof2, me = c->rank;
+    int nr = me < 2 * rem ? (me % 2 ? me / 2 : -1) : me - rem;
+    char *tmp = tide_sched_alloc(s, bytes);
+    if (!tmp)
+        return -ENOMEM;
+    if (me < 2 * rem && me % 2 == 0) { /* sit out */
+        TRY(tide_sched_send(s, buf, bytes, me + 1));
+        TRY(tide_sched_fence(s));
+        TRY(tide_sched_recv(s, buf, bytes, me + 1));
+        return tide_sched_fence(s);
+    }
+    if (me < 2 * rem) { /* lower rank first: buf = theirs op ours */
+        TRY(tide_sched_recv(s, tmp, bytes, me - 1));
+        TRY(tide_sched_fence(s));
+        TRY(tide_sched_reduce(s, tmp, buf, count));
+    }
+    for (int mask = 1; mask < pof2; mask <<= 1) {
+        int dst = tide_nbc_real(nr ^ mask, rem);
+        TRY(tide_sched_recv(s, tmp, bytes, dst));
+        TRY(tide_sched_send(s, buf, bytes, dst));
+        TRY(tide_sched_fence(s));
+        if (r->commute || dst < me) {
+            TRY(tide_sched_reduce(s, tmp, buf, count));
+        } else { /* ours op theirs */
+            TRY(tide_sched_reduce(s, buf, tmp, count));
+            TRY(tide_sched_copy(s, tmp, buf, bytes));
+        }
+    }
+    if (me < 2 * rem)
+        TRY(tide_sched_send(s, buf, bytes, me - 1));
+    return tide_sched_fence(s);
+}
+
 int tide_nbc_allreduce(tide_sched_t *s, const void *sbuf, void *rbuf, size_t count)
 {
+    size_t bytes = count * tide_sched_red(s)->esize;
     if (count == 0)
         return 0;
+    if (bytes < (size_t)tide_param_int(&tide_param_coll_allreduce_long)) {
+        TRY(tide_sched_copy(s, sbuf, rbuf, bytes));
+        return tide_nbc_allreduce_recdbl(s, rbuf, count);
+    }
     TRY(tide_nbc_reduce(s, sbuf, rbuf, count, 0));
     TRY(tide_sched_fence(s));
-    return tide_nbc_bcast(s, rbuf, count * tide_sched_red(s)->esize, 0);
+    return tide_nbc_bcast(s, rbuf, bytes, 0);
 }
 
 int tide_nbc_reduce_scatter(tide_sched_t *s, const void *sbuf, void *rbuf, const size_t *counts)
