@@ -61,7 +61,6 @@ struct tide_mpirun_remote {
     remote_daemon_t *d;
     int n;
     tide_frame_buf_t fence; /* blobs of the current fence */
-    int fence_count;
     remote_dmx_t *dmx;
     int ndmx;
     int stdin_open;
@@ -340,6 +339,29 @@ static void remote_how(const remote_daemon_t *d, char *buf, size_t len)
         snprintf(buf, len, "exited with code %d", WEXITSTATUS(d->wstatus));
 }
 
+static void remote_fence_check(tide_mpirun_job_t *job);
+
+/* --enable-recovery: the host's ranks count as failed (exit code 1 for
+ * mpirun if they are the first), the others are told about each, and a
+ * fence waiting for the lost host completes without it. */
+static void remote_lost_recover(tide_mpirun_job_t *job, remote_daemon_t *d)
+{
+    fprintf(stderr, "mpirun: %s; the job goes on (--enable-recovery)\n", job->end_msg);
+    job->end_msg[0] = '\0';
+    d->eof = 1;
+    for (int i = 0; i < job->np; i++) {
+        tide_mpirun_rank_t *r = &job->ranks[i];
+        if (r->host != d->host || r->finalized || r->wstatus != 0)
+            continue;
+        if (job->fail_rank < 0) {
+            job->fail_rank = i;
+            job->fail_code = TIDE_MPIRUN_EXIT_ERROR;
+        }
+        tide_mpirun_remote_notify(job, i);
+    }
+    remote_fence_check(job);
+}
+
 /* The connection is closed: ranks it did not report are gone with it. */
 static void remote_lost(tide_mpirun_job_t *job, remote_daemon_t *d)
 {
@@ -364,7 +386,10 @@ static void remote_lost(tide_mpirun_job_t *job, remote_daemon_t *d)
              "lost the daemon on host %s (pid %d), which %s; its rank%s %s %s gone",
              job->hostnames[d->host], (int)d->pid, how, k == 1 ? "" : "s", ranks,
              k == 1 ? "is" : "are");
-    tide_mpirun_job_end(job, TIDE_MPIRUN_END_DAEMON, -1, TIDE_MPIRUN_EXIT_ERROR);
+    if (job->opts->recovery)
+        remote_lost_recover(job, d);
+    else
+        tide_mpirun_job_end(job, TIDE_MPIRUN_END_DAEMON, -1, TIDE_MPIRUN_EXIT_ERROR);
 }
 
 /* End of a daemon's stream: wait a moment for its agent's status (it
@@ -400,6 +425,26 @@ void tide_mpirun_remote_reap(tide_mpirun_job_t *job)
 
 /* --- frames from daemons ------------------------------------------------------ */
 
+/* A fence is complete once every daemon still connected has joined (a lost
+ * daemon no longer counts, so survivors under --enable-recovery can go on). */
+static void remote_fence_check(tide_mpirun_job_t *job)
+{
+    struct tide_mpirun_remote *r = job->remote;
+    int live = 0, joined = 0;
+    for (int h = 0; h < r->n; h++) {
+        live += !r->d[h].eof;
+        joined += !r->d[h].eof && r->d[h].in_fence;
+    }
+    if (joined == 0 || joined < live)
+        return;
+    for (int h = 0; h < r->n; h++) {
+        if (!r->d[h].eof)
+            remote_send(&r->d[h], TIDE_FRAME_FENCE_REL, &r->fence);
+        r->d[h].in_fence = 0;
+    }
+    r->fence.len = 0;
+}
+
 static void remote_fence_in(tide_mpirun_job_t *job, remote_daemon_t *d, tide_frame_buf_t *f)
 {
     struct tide_mpirun_remote *r = job->remote;
@@ -409,14 +454,7 @@ static void remote_fence_in(tide_mpirun_job_t *job, remote_daemon_t *d, tide_fra
     }
     d->in_fence = 1;
     tide_frame_put_raw(&r->fence, f->p, f->len);
-    if (++r->fence_count < r->n)
-        return;
-    for (int h = 0; h < r->n; h++) {
-        remote_send(&r->d[h], TIDE_FRAME_FENCE_REL, &r->fence);
-        r->d[h].in_fence = 0;
-    }
-    r->fence.len = 0;
-    r->fence_count = 0;
+    remote_fence_check(job);
 }
 
 static void remote_dmx_reply(remote_daemon_t *to, uint32_t id, int32_t st, const char *data,

@@ -85,6 +85,21 @@ launch_run "${FAKE[@]}" --host a,b,c --enable-recovery "$T/pc" recover 1 5
 launch_expect_rc 5
 launch_err_has "rank 1 (pid [0-9]* on b) exited with code 5; the job goes on"
 [ "$(grep -c "^rank [02] told rank 1 failed" "$T/out")" = 2 ] || fail "recovery: $(cat "$T/out" "$T/err")"
+# ... also when a whole host is lost: its daemon killed
+RC=0
+"$MPIRUN" "${FAKE[@]}" --host a,b,c --enable-recovery "$T/pc" recover 1 -1 >"$T/out" 2>"$T/err" </dev/null &
+PID=$!
+tide_on_exit "kill -KILL $PID"
+launch_wait_lines "$T/out" 1 30 || fail "recover -1 did not start: $(cat "$T/out" "$T/err")"
+dpid=$(sed -n 's/^rank 1 parent \([0-9]*\)$/\1/p' "$T/out")
+[ -n "$dpid" ] || fail "no daemon pid: $(cat "$T/out")"
+kill -KILL "$dpid"
+wait $PID || RC=$?
+launch_expect_rc 1
+launch_err_has "lost the daemon on host b (pid [0-9]*), which was killed by signal 9 (SIGKILL); its rank 1 is gone; the job goes on (--enable-recovery)"
+[ "$(grep -c "^rank [02] told rank 1 failed" "$T/out")" = 2 ] || fail "host lost, recovery: $(cat "$T/out" "$T/err")"
+assert_no_leftovers
+
 launch_run "${FAKE[@]}" --host a,b "$T/pc" abort 1 9
 launch_expect_rc 9
 launch_err_has "rank 1 (pid [0-9]* on b) called MPI_Abort(..., 9): test abort"

@@ -13,7 +13,9 @@
  *                              direct modex), prints "rank R dmodex ok".
  *   pmix_client recover R C    (mpirun --enable-recovery) all ranks register
  *                              for PMIX_ERR_PROC_ABORTED and fence; then rank
- *                              R exits with C (C 0: SIGKILLs itself); the
+ *                              R exits with C (C 0: SIGKILLs itself; C -1:
+ *                              prints "rank R parent P" and waits to be
+ *                              killed, e.g. with its daemon P); the
  *                              others wait up to 20 s for the event, print
  *                              "rank X told rank R failed", finalize, exit 0. */
 #include <pmix.h>
@@ -159,6 +161,12 @@ static int recover(int who, int code)
     if ((int)me.rank == who) {
         if (code == 0)
             raise(SIGKILL);
+        if (code < 0) {
+            printf("rank %d parent %d\n", who, (int)getppid());
+            fflush(stdout);
+            for (;;)
+                pause();
+        }
         exit(code);
     }
     for (int i = 0; i < 2000 && __atomic_load_n(&told_rank, __ATOMIC_SEQ_CST) < 0; i++)
