@@ -360,9 +360,9 @@ int tide_rte_on_proc_failed(void (*cb)(int rank))
     __atomic_store_n(&tide_rte_failed_cb, cb, __ATOMIC_RELEASE);
     if (!tide_rte_have_pmix || !cb)
         return 0;
+    /* Not PMIX_EVENT_PROC_TERMINATED: a normal exit is no failure. */
     pmix_status_t codes[] = {PMIX_ERR_PROC_ABORTED, PMIX_ERR_PROC_ABORTED_BY_SIG,
-                             PMIX_ERR_PROC_TERM_WO_SYNC, PMIX_EVENT_PROC_TERMINATED,
-                             PMIX_ERR_PROC_KILLED_BY_CMD};
+                             PMIX_ERR_PROC_TERM_WO_SYNC, PMIX_ERR_PROC_KILLED_BY_CMD};
     pmix_status_t st = PMIx_Register_event_handler(codes, sizeof(codes) / sizeof(codes[0]), NULL, 0,
                                                    tide_rte_event, NULL, NULL);
     if (st < 0) {
