@@ -196,7 +196,7 @@ static int do_kill(double limit, int errors_return)
         /* a receive from the victim that will never be matched */
         char b[8];
         int rc = MPI_Recv(b, 8, MPI_BYTE, victim, 77, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-        return verdict(rc, t0 + 1.0, limit + 1.0, victim);
+        return verdict(rc, t0, limit + 1.0, victim); /* its wait started at t0 */
     }
     int rc;
     while ((rc = step(victim, big, 0)) == MPI_SUCCESS) {
