@@ -377,6 +377,10 @@ int tide_rte_on_proc_failed(void (*cb)(int rank))
 void tide_rte_abort(int code, const char *msg)
 {
     if (tide_rte_have_pmix) {
+        /* Added for Slurm (issue 7): slurmstepd does not show the abort
+         * message to the user (mpirun does), so say it here. */
+        if (strncmp(tide_rte.nspace, "slurm.pmix.", 11) == 0)
+            tide_error("%s: ending the Slurm job step (exit code %d)", msg ? msg : "abort", code);
         PMIx_Abort(code, msg, NULL, 0);
         /* The server kills us; if it does not within a moment, leave. */
         sleep(5);
