@@ -5,7 +5,8 @@
  * larger than the eager limit, checks a sum over all ranks and says hello
  * with its host.  "die R" makes rank R kill itself with SIGKILL after the
  * first barrier while the others wait in MPI_Recv for a message from it:
- * the step must end (srun's job, not Tide's) and no rank may be left.
+ * the step must end (srun's job, not Tide's) and no rank may be left;
+ * "abort R" makes rank R call MPI_Abort(MPI_COMM_WORLD, 7) instead.
  * With SRUN_CHECK_LAUNCHER=mpirun (mpirun inside salloc) the Slurm checks
  * are skipped: the ranks are then mpirun's PMIx clients. */
 #include <mpi.h>
@@ -58,17 +59,24 @@ int main(int argc, char **argv)
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     MPI_Get_processor_name(host, &len);
     int die = argc > 2 && strcmp(argv[1], "die") == 0 ? atoi(argv[2]) : -1;
+    int abrt = argc > 2 && strcmp(argv[1], "abort") == 0 ? atoi(argv[2]) : -1;
     /* under mpirun inside an allocation the ranks are mpirun's, not srun's */
     const char *launcher = getenv("SRUN_CHECK_LAUNCHER");
     if (!launcher || strcmp(launcher, "mpirun") != 0)
         err |= check_env(rank, size);
     MPI_Barrier(MPI_COMM_WORLD);
-    if (die >= 0) {
+    if (die >= 0 || abrt >= 0) {
         if (rank == die) {
             printf("rank %d on %s: killing myself\n", rank, host);
             fflush(stdout);
             raise(SIGKILL);
         }
+        if (rank == abrt) {
+            printf("rank %d on %s: MPI_Abort with 7\n", rank, host);
+            fflush(stdout);
+            MPI_Abort(MPI_COMM_WORLD, 7);
+        }
+        die = die >= 0 ? die : abrt;
         int x;
         MPI_Recv(&x, 1, MPI_INT, die, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
         fprintf(stderr, "rank %d: received from the dead rank %d\n", rank, die);

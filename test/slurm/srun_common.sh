@@ -67,6 +67,21 @@ srun_kill() {
     slurm_no_tasks
 }
 
+# srun_abort R SRUN-ARGS...: rank R calls MPI_Abort(MPI_COMM_WORLD, 7): the
+# step ends with exit code 7, Tide names the rank, nothing is left.
+srun_abort() {
+    local r=$1 rc=0
+    shift
+    note "srun --mpi=pmix $* srun_check abort $r"
+    slurm_run env TIDE_STREAM_STAT_SHM=0 timeout 60 srun --mpi=pmix "$@" \
+        "$T/srun_check" abort "$r" >"$T/out" 2>&1 || rc=$?
+    cat "$T/out"
+    [ "$rc" = 7 ] || slurm_fail "MPI_Abort(.., 7) under srun: exit $rc, expected 7"
+    grep -q "error: MPI_Abort(comm [0-9]*, errorcode 7) called by rank $r: ending the Slurm job step" \
+        "$T/out" || slurm_fail "no message naming rank $r's MPI_Abort"
+    slurm_no_tasks
+}
+
 # No task of the test's programs, and after a moment no slurmstepd, left.
 slurm_no_tasks() {
     local left

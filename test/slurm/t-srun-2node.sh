@@ -41,5 +41,6 @@ srun_p2p -N 2 --ntasks-per-node=2 -m cyclic
 note "tn2 received $(($(rx_tn2) - rx0)) bytes"
 [ "$full" = 1 ] && srun_kill 3 "" -N 2 --ntasks-per-node=2
 srun_kill 2 "-K" -N 2 --ntasks-per-node=2
+srun_abort 2 -N 2 --ntasks-per-node=2
 slurm_stop || slurm_fail "$SLURM_WHY"
 exit 0

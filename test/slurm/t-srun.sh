@@ -6,7 +6,8 @@
 # point suite (udp wire on the node's loopback).  Killing one rank must end
 # the step with a clear message and leave no process: once by Tide itself
 # (the peers notice within TIDE_P2P_PEER_TIMEOUT and abort through PMIx)
-# and once by srun --kill-on-bad-exit.  srun without --mpi=pmix gives
+# and once by srun --kill-on-bad-exit.  MPI_Abort ends the step with its
+# code and a message naming the rank.  srun without --mpi=pmix gives
 # singletons, with a warning that says so.
 . "$TIDE_SRCDIR/test/lib.sh"
 . "$TIDE_SRCDIR/test/slurm/slurmlib.sh"
@@ -27,5 +28,6 @@ slurm_run srun -n 2 "$T/srun_check" >"$T/out" 2>&1 && fail "srun without --mpi=p
 cat "$T/out"
 grep -q -- "--mpi=pmix" "$T/out" || fail "no warning about a missing --mpi=pmix"
 
+srun_abort 3 -n 4
 slurm_stop || slurm_fail "$SLURM_WHY"
 exit 0
