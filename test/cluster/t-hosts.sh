@@ -28,6 +28,11 @@ launch_run -np 2 --display-map "$T/pc" hello
 launch_expect_rc 0
 launch_err_has "^mpirun: map of job tide-[0-9a-f-]*: 2 ranks on 1 host$"
 
+# localhost and this machine's name need no agent: their daemons are forked
+launch_run --host "localhost:2,$(hostname)" "$T/pc" hello
+launch_expect_rc 0
+[ "$(grep -c '^rank [0-2] of 3 ok' "$T/out")" = 3 ] || fail "local hosts: $(cat "$T/out" "$T/err")"
+
 # direct modex: a get without a fence is answered by the other host
 launch_run "${FAKE[@]}" --host a,b,c "$T/pc" dmodex
 launch_expect_rc 0
