@@ -58,6 +58,10 @@ launch_err_has "b (slots 2): rank 1$"
 launch_run "${FAKE[@]}" --host a:4,b:4 --map-by ppr:1:node --display-map "$T/pc" hello
 launch_expect_rc 0
 launch_err_has "a (slots 4): rank 0$"
+cores=$(launch_cores)
+launch_run "${FAKE[@]}" --host a:64,b:64 --map-by ppr:1:core --bind-to none --display-map "$T/pc" hello
+launch_expect_rc 0
+launch_err_has ": $((2 * cores)) ranks\? on 2 hosts"
 launch_run "${FAKE[@]}" --host a:4,b:4 -npernode 3 --display-map "$T/pc" hello
 launch_expect_rc 0
 launch_err_has "b (slots 4): ranks 3,4,5"
