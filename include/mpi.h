@@ -1,7 +1,11 @@
 /* Tide MPI: the MPI C interface.
  *
- * Handles are integers.  MPI_VERSION/MPI_SUBVERSION state the standard
- * level Tide implements in full; what is present is listed in doc/guide.md.
+ * Handles are integers.  MPI_VERSION/MPI_SUBVERSION state the level of the
+ * standard whose interface Tide follows, 3.1: every call Tide has behaves
+ * as MPI 3.1 says, but whole chapters are absent (one-sided communication,
+ * I/O, dynamic processes, process topologies), so no symbol of theirs is
+ * declared here and a program that uses them fails to compile rather than
+ * at run time.  doc/guide.md ("What is implemented") lists it.
  * Every MPI_X is a weak alias of PMPI_X (profiling interface). */
 #ifndef TIDE_MPI_H
 #define TIDE_MPI_H
@@ -119,6 +123,30 @@ typedef struct MPI_Status {
 #define MPI_2INT            TIDE_DT_BASIC(8, 36)
 #define MPI_SHORT_INT       TIDE_DT_BASIC(8, 37)
 #define MPI_LONG_DOUBLE_INT TIDE_DT_BASIC(32, 38)
+/* Fortran's named types: Tide has no Fortran binding, so their C handles
+ * are MPI_DATATYPE_NULL (as MPICH built without Fortran has them). */
+#define MPI_CHARACTER         MPI_DATATYPE_NULL
+#define MPI_INTEGER           MPI_DATATYPE_NULL
+#define MPI_REAL              MPI_DATATYPE_NULL
+#define MPI_DOUBLE_PRECISION  MPI_DATATYPE_NULL
+#define MPI_LOGICAL           MPI_DATATYPE_NULL
+#define MPI_COMPLEX           MPI_DATATYPE_NULL
+#define MPI_DOUBLE_COMPLEX    MPI_DATATYPE_NULL
+#define MPI_INTEGER1          MPI_DATATYPE_NULL
+#define MPI_INTEGER2          MPI_DATATYPE_NULL
+#define MPI_INTEGER4          MPI_DATATYPE_NULL
+#define MPI_INTEGER8          MPI_DATATYPE_NULL
+#define MPI_INTEGER16         MPI_DATATYPE_NULL
+#define MPI_REAL2             MPI_DATATYPE_NULL
+#define MPI_REAL4             MPI_DATATYPE_NULL
+#define MPI_REAL8             MPI_DATATYPE_NULL
+#define MPI_REAL16            MPI_DATATYPE_NULL
+#define MPI_COMPLEX8          MPI_DATATYPE_NULL
+#define MPI_COMPLEX16         MPI_DATATYPE_NULL
+#define MPI_COMPLEX32         MPI_DATATYPE_NULL
+#define MPI_2INTEGER          MPI_DATATYPE_NULL
+#define MPI_2REAL             MPI_DATATYPE_NULL
+#define MPI_2DOUBLE_PRECISION MPI_DATATYPE_NULL
 
 /* ---- constants -------------------------------------------------------- */
 #define MPI_ANY_SOURCE                 (-1)
@@ -283,6 +311,9 @@ int MPI_Get_elements_x(const MPI_Status *status, MPI_Datatype datatype, MPI_Coun
 #define MPI_DISTRIBUTE_CYCLIC       122
 #define MPI_DISTRIBUTE_NONE         123
 #define MPI_DISTRIBUTE_DFLT_DARG    (-49767)
+#define MPI_TYPECLASS_REAL          1
+#define MPI_TYPECLASS_INTEGER       2
+#define MPI_TYPECLASS_COMPLEX       3
 int MPI_Type_contiguous(int count, MPI_Datatype oldtype, MPI_Datatype *newtype);
 int MPI_Type_vector(int count, int blocklength, int stride, MPI_Datatype oldtype,
                     MPI_Datatype *newtype);
@@ -312,6 +343,7 @@ int MPI_Type_create_darray(int size, int rank, int ndims, const int array_of_gsi
                            const int array_of_distribs[], const int array_of_dargs[],
                            const int array_of_psizes[], int order, MPI_Datatype oldtype,
                            MPI_Datatype *newtype);
+int MPI_Type_match_size(int typeclass, int size, MPI_Datatype *datatype);
 int MPI_Type_commit(MPI_Datatype *datatype);
 int MPI_Type_free(MPI_Datatype *datatype);
 int MPI_Type_size_x(MPI_Datatype datatype, MPI_Count *size);
@@ -535,6 +567,7 @@ int Tide_type_null_delete_fn(MPI_Datatype, int, void *, void *);
 int MPI_Comm_dup(MPI_Comm comm, MPI_Comm *newcomm);
 int MPI_Comm_dup_with_info(MPI_Comm comm, MPI_Info info, MPI_Comm *newcomm);
 int MPI_Comm_idup(MPI_Comm comm, MPI_Comm *newcomm, MPI_Request *request);
+int MPI_Comm_idup_with_info(MPI_Comm comm, MPI_Info info, MPI_Comm *newcomm, MPI_Request *request);
 int MPI_Comm_split(MPI_Comm comm, int color, int key, MPI_Comm *newcomm);
 int MPI_Comm_split_type(MPI_Comm comm, int split_type, int key, MPI_Info info, MPI_Comm *newcomm);
 int MPI_Comm_create(MPI_Comm comm, MPI_Group group, MPI_Comm *newcomm);
@@ -866,6 +899,7 @@ int PMPI_Type_create_darray(int size, int rank, int ndims, const int array_of_gs
                             const int array_of_distribs[], const int array_of_dargs[],
                             const int array_of_psizes[], int order, MPI_Datatype oldtype,
                             MPI_Datatype *newtype);
+int PMPI_Type_match_size(int typeclass, int size, MPI_Datatype *datatype);
 int PMPI_Type_commit(MPI_Datatype *datatype);
 int PMPI_Type_free(MPI_Datatype *datatype);
 int PMPI_Type_size_x(MPI_Datatype datatype, MPI_Count *size);
@@ -898,6 +932,7 @@ int PMPI_Pack_external_size(const char datarep[], int incount, MPI_Datatype data
 int PMPI_Comm_dup(MPI_Comm comm, MPI_Comm *newcomm);
 int PMPI_Comm_dup_with_info(MPI_Comm comm, MPI_Info info, MPI_Comm *newcomm);
 int PMPI_Comm_idup(MPI_Comm comm, MPI_Comm *newcomm, MPI_Request *request);
+int PMPI_Comm_idup_with_info(MPI_Comm comm, MPI_Info info, MPI_Comm *newcomm, MPI_Request *request);
 int PMPI_Comm_split(MPI_Comm comm, int color, int key, MPI_Comm *newcomm);
 int PMPI_Comm_split_type(MPI_Comm comm, int split_type, int key, MPI_Info info, MPI_Comm *newcomm);
 int PMPI_Comm_create(MPI_Comm comm, MPI_Group group, MPI_Comm *newcomm);

@@ -354,18 +354,21 @@ TIDE_MPI_WEAK(MPI_Comm_dup_with_info);
 /* Tide duplicates synchronously: the request returned is already
  * complete, which MPI allows (the call is still collective, so all
  * members must reach it). */
-int PMPI_Comm_idup(MPI_Comm comm, MPI_Comm *newcomm, MPI_Request *request)
+static int tide_comm_idup_common(const char *fn, MPI_Comm comm, MPI_Info info, int use_info,
+                                 MPI_Comm *newcomm, MPI_Request *request)
 {
-    static const char fn[] = "MPI_Comm_idup";
     TIDE_MPI_CHECK_INIT(fn);
     tide_comm_t *c;
     TIDE_MPI_GET_COMM(fn, comm, c);
+    if (use_info && info != MPI_INFO_NULL && !tide_info_valid(info))
+        return tide_mpi_error(comm, fn, MPI_ERR_INFO, "argument info (handle %d) is not valid",
+                              (int)info);
     TIDE_MPI_CHECK_PTR(fn, comm, newcomm, "newcomm");
     TIDE_MPI_CHECK_PTR(fn, comm, request, "request");
     tide_mpi_req_t *r = tide_mpi_req_new(TIDE_MPI_REQ_DONE, comm);
     if (!r)
         return tide_mpi_error(comm, fn, MPI_ERR_NO_MEM, "out of memory for a request");
-    int rc = tide_comm_dup_common(fn, c, c->info, newcomm);
+    int rc = tide_comm_dup_common(fn, c, use_info ? info : c->info, newcomm);
     if (rc) {
         tide_mpi_req_release(r);
         return rc;
@@ -374,7 +377,19 @@ int PMPI_Comm_idup(MPI_Comm comm, MPI_Comm *newcomm, MPI_Request *request)
     *request = r->handle;
     return MPI_SUCCESS;
 }
+
+int PMPI_Comm_idup(MPI_Comm comm, MPI_Comm *newcomm, MPI_Request *request)
+{
+    return tide_comm_idup_common("MPI_Comm_idup", comm, MPI_INFO_NULL, 0, newcomm, request);
+}
 TIDE_MPI_WEAK(MPI_Comm_idup);
+
+/* MPI 4.0's variant, common in test suites; same synchronous duplicate. */
+int PMPI_Comm_idup_with_info(MPI_Comm comm, MPI_Info info, MPI_Comm *newcomm, MPI_Request *request)
+{
+    return tide_comm_idup_common("MPI_Comm_idup_with_info", comm, info, 1, newcomm, request);
+}
+TIDE_MPI_WEAK(MPI_Comm_idup_with_info);
 
 int PMPI_Comm_free(MPI_Comm *comm)
 {

@@ -277,12 +277,19 @@ int PMPI_Comm_create(MPI_Comm comm, MPI_Group group, MPI_Comm *newcomm)
     TIDE_MPI_CHECK_INIT(fn);
     tide_comm_t *c;
     TIDE_MPI_GET_COMM(fn, comm, c);
-    TIDE_CHECK_INTRA(fn, c);
     tide_group_t *g = tide_group_get(group);
     if (!g)
         return tide_mpi_error(comm, fn, MPI_ERR_GROUP, "argument group (handle %d) is not valid",
                               (int)group);
     TIDE_MPI_CHECK_PTR(fn, comm, newcomm, "newcomm");
+    if (c->is_inter) {
+        /* MPI 4.1 section 7.4.2: group's members become the local group of
+         * a new intercommunicator whose remote group is what the other side
+         * chose (MPI_COMM_NULL if either is empty): a split by membership,
+         * ordered as in group. */
+        int me = tide_group_rank_of(g, c->self_proc);
+        return tide_split_inter(fn, c, me == MPI_UNDEFINED ? MPI_UNDEFINED : 0, me, newcomm);
+    }
     int rc = tide_check_subgroup(fn, c, g);
     if (rc)
         return rc;

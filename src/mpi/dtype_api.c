@@ -556,6 +556,37 @@ int PMPI_Type_create_darray(int size, int rank, int ndims, const int array_of_gs
 }
 TIDE_MPI_WEAK(MPI_Type_create_darray);
 
+/* MPI_Type_match_size (MPI 4.1 section 19.1.9): the predefined C type of a
+ * class and size (Tide has no Fortran types). */
+int PMPI_Type_match_size(int typeclass, int size, MPI_Datatype *datatype)
+{
+    static const char fn[] = "MPI_Type_match_size";
+    TIDE_MPI_CHECK_INIT(fn);
+    TIDE_MPI_CHECK_PTR(fn, MPI_COMM_NULL, datatype, "datatype");
+    static const MPI_Datatype real[] = {MPI_FLOAT, MPI_DOUBLE, MPI_LONG_DOUBLE};
+    static const MPI_Datatype integer[] = {MPI_INT8_T, MPI_INT16_T, MPI_INT32_T, MPI_INT64_T};
+    static const MPI_Datatype complex[] = {MPI_C_FLOAT_COMPLEX, MPI_C_DOUBLE_COMPLEX,
+                                           MPI_C_LONG_DOUBLE_COMPLEX};
+    const MPI_Datatype *set = typeclass == MPI_TYPECLASS_REAL      ? real
+                              : typeclass == MPI_TYPECLASS_INTEGER ? integer
+                              : typeclass == MPI_TYPECLASS_COMPLEX ? complex
+                                                                   : NULL;
+    int n = typeclass == MPI_TYPECLASS_INTEGER ? 4 : 3;
+    if (!set)
+        return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_ARG,
+                              "argument typeclass (%d) is not MPI_TYPECLASS_REAL, INTEGER or "
+                              "COMPLEX",
+                              typeclass);
+    for (int i = 0; i < n; i++)
+        if (tide_dt_size(set[i]) == size) {
+            *datatype = set[i];
+            return MPI_SUCCESS;
+        }
+    return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_ARG,
+                          "no predefined type of class %d has %d bytes", typeclass, size);
+}
+TIDE_MPI_WEAK(MPI_Type_match_size);
+
 /* ---- commit and free ------------------------------------------------------ */
 
 int PMPI_Type_commit(MPI_Datatype *datatype)

@@ -192,7 +192,11 @@ int PMPI_Get_library_version(char *version, int *resultlen)
 {
     TIDE_MPI_CHECK_PTR("MPI_Get_library_version", MPI_COMM_NULL, version, "version");
     TIDE_MPI_CHECK_PTR("MPI_Get_library_version", MPI_COMM_NULL, resultlen, "resultlen");
-    int n = snprintf(version, MPI_MAX_LIBRARY_VERSION_STRING, "Tide MPI %s (wires: %s)",
+    /* MPI_VERSION says 3.1; the string says what of it is absent
+     * (doc/guide.md, "What is implemented"). */
+    int n = snprintf(version, MPI_MAX_LIBRARY_VERSION_STRING,
+                     "Tide MPI %s (MPI 3.1 without one-sided communication, I/O, dynamic "
+                     "processes and process topologies; wires: %s)",
                      PACKAGE_VERSION, TIDE_WIRES);
     *resultlen = n < MPI_MAX_LIBRARY_VERSION_STRING ? n : MPI_MAX_LIBRARY_VERSION_STRING - 1;
     return MPI_SUCCESS;

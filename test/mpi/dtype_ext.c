@@ -10,7 +10,8 @@
  * MPI_LONG_DOUBLE IEEE binary128), derived types and pair types pack their
  * elements without padding, round trips restore the data, a long that does
  * not fit 4 bytes is MPI_ERR_CONVERSION, a short buffer MPI_ERR_TRUNCATE and
- * another datarep MPI_ERR_ARG.  Failures print "dtype_ext FAIL", exit 1. */
+ * another datarep MPI_ERR_ARG.  MPI_Type_match_size.  Failures print
+ * "dtype_ext FAIL", exit 1. */
 #include <float.h>
 #include <mpi.h>
 #include <stdint.h>
@@ -298,6 +299,21 @@ static void test_x32_errors(void)
     CHECK(cls == MPI_ERR_ARG, "datarep \"native\" gives class %d", cls);
 }
 
+/* MPI_Type_match_size: the predefined C type of a class and size. */
+static void test_match_size(void)
+{
+    MPI_Datatype t;
+    OK(MPI_Type_match_size(MPI_TYPECLASS_REAL, 8, &t));
+    CHECK(t == MPI_DOUBLE, "REAL 8 is 0x%x", (unsigned)t);
+    OK(MPI_Type_match_size(MPI_TYPECLASS_INTEGER, 2, &t));
+    CHECK(t == MPI_INT16_T, "INTEGER 2 is 0x%x", (unsigned)t);
+    OK(MPI_Type_match_size(MPI_TYPECLASS_COMPLEX, 16, &t));
+    CHECK(t == MPI_C_DOUBLE_COMPLEX, "COMPLEX 16 is 0x%x", (unsigned)t);
+    int cls, rc = MPI_Type_match_size(MPI_TYPECLASS_REAL, 3, &t);
+    MPI_Error_class(rc, &cls);
+    CHECK(cls == MPI_ERR_ARG, "REAL 3 gives class %d", cls);
+}
+
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
@@ -307,6 +323,7 @@ int main(int argc, char **argv)
     test_x32_basic();
     test_x32_derived();
     test_x32_errors();
+    test_match_size();
     if (failures)
         fprintf(stderr, "dtype_ext: %d failures\n", failures);
     else
