@@ -291,7 +291,7 @@ int tide_rte_fence(int collect)
 static void tide_rte_fence_cb(pmix_status_t status, void *cbdata)
 {
     volatile int *done = cbdata;
-    *done = status == PMIX_SUCCESS ? 1 : -1;
+    __atomic_store_n(done, status == PMIX_SUCCESS ? 1 : -1, __ATOMIC_RELEASE); /* polled */
 }
 
 int tide_rte_fence_poll(int (*poll)(void))
