@@ -191,10 +191,11 @@ int tide_mpi_start_recv(const char *fn, tide_comm_t *c, void *buf, int count, MP
 int tide_mpi_wait_one(MPI_Request *h, MPI_Status *st);
 /* Test one: *flag set if complete (then as wait_one). */
 int tide_mpi_test_one(MPI_Request *h, int *flag, MPI_Status *st);
-/* Persistent requests: keep datatype dt for later MPI_Start (a handle of
- * our own on a derived type, so MPI_Type_free does not end it).  Returns
- * an MPI error class. */
-int tide_mpi_req_keep_type(tide_mpi_req_t *r, MPI_Datatype dt);
+/* Persistent requests (call fn, e.g. MPI_Send_init): keep datatype dt for
+ * later MPI_Start in r->dt (a handle of our own on a derived type, so
+ * MPI_Type_free does not end it; released with the request).  Returns an
+ * MPI error class. */
+int tide_mpi_req_keep_type(const char *fn, tide_mpi_req_t *r, MPI_Datatype dt);
 /* MPI_Cancel of a request that has no point-to-point operation (p2p
  * NULL): calls a generalized request's cancel_fn; a nonblocking collective
  * cannot be cancelled (MPI_ERR_REQUEST).  Returns an MPI error class. */

@@ -523,7 +523,7 @@ int PMPI_Testsome(int incount, MPI_Request array_of_requests[], int *outcount,
 }
 TIDE_MPI_WEAK(MPI_Testsome);
 
-int tide_mpi_req_keep_type(tide_mpi_req_t *r, MPI_Datatype dt)
+int tide_mpi_req_keep_type(const char *fn, tide_mpi_req_t *r, MPI_Datatype dt)
 {
     tide_dtype_t *t = tide_dtype_get(dt);
     r->dt = dt;
@@ -531,7 +531,7 @@ int tide_mpi_req_keep_type(tide_mpi_req_t *r, MPI_Datatype dt)
         return MPI_SUCCESS;
     MPI_Datatype own = tide_dtype_new_handle(t);
     if (own == MPI_DATATYPE_NULL)
-        return tide_mpi_error(r->comm, "MPI_Start", MPI_ERR_NO_MEM,
+        return tide_mpi_error(r->comm, fn, MPI_ERR_NO_MEM,
                               "out of datatype handles keeping the type of a persistent request");
     r->dt = own;
     r->owns_dt = 1;
