@@ -2,18 +2,21 @@
 # emulated node, all started by the test (no systemd) and all stopped again
 # when the shell exits, also on failure.  Every node is a network namespace
 # on a bridge (test/net/netlib.sh) with its own hostname (UTS namespace) and
-# address 10.77.0.<i>; node 1 also runs slurmctld and the client commands
+# address 10.77.0.<i> (its only route: the bridge's subnet, checked); node
+# 1 also runs slurmctld and the client commands
 # (it is the "login node").  munged stays in the test's own namespace: it
-# only talks through its Unix socket under $T.  Debian's slurmd is built
-# without --enable-multiple-slurmd, so two slurmds on one machine need their
-# own network namespaces anyway; the ranks on different nodes then really
-# talk over Tide's eth wire across the bridge.
+# only talks through its Unix socket under $T.  (Debian's slurmd accepts
+# -N NODE, and slurmctld accepted two nodes on one NodeHostname in a quick
+# try, so plain multiple slurmds may work too; the namespaces give each node
+# its own hostname and network, so ranks on different nodes really talk
+# over Tide's eth wire across the bridge.)
 #
 #   . "$TIDE_SRCDIR/test/lib.sh"
 #   . "$TIDE_SRCDIR/test/slurm/slurmlib.sh"
 #   slurm_check || skip "$SLURM_WHY"
 #   slurm_setup 2 || fail "$SLURM_WHY"   # nodes tn1, tn2 (4 CPUs each), idle
-#                                         # (SLURM_MTU=9000: jumbo frames)
+#                                         # (SLURM_MTU=9000: jumbo frames;
+#                                         # returns 2 without namespaces)
 #   slurm_run srun --mpi=pmix -n 4 prog  # a command on the login node
 #   slurm_stop || fail "$SLURM_WHY"      # orderly stop; fails if anything
 #                                         # the test started is still there
@@ -150,6 +153,19 @@ slurm_wait_idle() {
     done
 }
 
+# All Slurm traffic stays on the bridge: a node's only route is the
+# bridge's subnet (no default route, nothing towards the real network).
+slurm_check_routes() {
+    local i routes
+    for i in $(seq 1 "$1"); do
+        routes=$(ip -n "$(net_ns "$i")" -4 route show | awk '{print $1, $2, $3}')
+        [ "$routes" = "10.77.0.0/24 dev eth0" ] || {
+            SLURM_WHY="node $i has unexpected routes: $routes"
+            return 1
+        }
+    done
+}
+
 # slurm_setup N: the cluster of N nodes, ready for jobs.
 slurm_setup() {
     local n=$1 i
@@ -160,9 +176,10 @@ slurm_setup() {
     NET_IP=1
     net_setup "$n" "${SLURM_MTU:-1500}" || {
         SLURM_WHY="cannot make the network namespaces of the nodes"
-        return 1
+        return 2
     }
     SLURM_NODES=$n
+    slurm_check_routes "$n" || return 1
     slurm_conf_write "$n"
     slurm_start_munge || return 1
     slurm_exec 1 slurmctld -D -i -f "$SLURM_DIR/slurm.conf" >"$SLURM_DIR/slurmctld.out" 2>&1 &

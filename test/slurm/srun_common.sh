@@ -6,6 +6,14 @@ slurm_fail() {
     fail "$*"
 }
 
+# slurm_start N: the cluster, or skip (no namespaces here) or fail.
+slurm_start() {
+    local rc=0
+    slurm_setup "$1" || rc=$?
+    [ $rc = 2 ] && skip "$SLURM_WHY"
+    [ $rc = 0 ] || slurm_fail "Slurm did not start: $SLURM_WHY"
+}
+
 # srun_ok PROG N "HOSTS" SRUN-ARGS...: srun_check on N ranks says hello from
 # every rank, on the hosts listed (rank order), and exits 0.
 srun_ok() {

@@ -13,7 +13,7 @@ slurm_check || skip "$SLURM_WHY"
 [ -x "$MPIRUN" ] || skip "Tide is not installed in $TIDE_PREFIX"
 tide_build test/slurm/srun_check.c "$T/srun_check"
 tide_build test/mpi/p2p.c "$T/p2p" -pthread
-slurm_setup 2 || slurm_fail "Slurm did not start: $SLURM_WHY"
+slurm_start 2
 # mpirun's and the daemons' private directories go to the test's TmpFS
 # (each node's own, bind-mounted there), counters stay out of /dev/shm
 export TIDE_WIRE=eth TIDE_ETH_IF=eth0 SRUN_CHECK_LAUNCHER=mpirun TMPDIR=$SLURM_DIR/tmp

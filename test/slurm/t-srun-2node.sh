@@ -20,7 +20,7 @@ tide_build test/mpi/p2p.c "$T/p2p" -pthread
 full=${TIDE_SLURM_FULL:-0}
 mtu=1500
 [ "$full" = 1 ] && mtu=9000
-SLURM_MTU=$mtu slurm_setup 2 || slurm_fail "Slurm did not start: $SLURM_WHY"
+SLURM_MTU=$mtu slurm_start 2
 # srun passes the environment of the login node on to the tasks
 export TIDE_WIRE=eth TIDE_ETH_IF=eth0
 

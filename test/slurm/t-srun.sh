@@ -16,7 +16,7 @@ slurm_check || skip "$SLURM_WHY"
 [ -x "$MPICC" ] || skip "Tide is not installed in $TIDE_PREFIX"
 tide_build test/slurm/srun_check.c "$T/srun_check"
 tide_build test/mpi/p2p.c "$T/p2p" -pthread
-slurm_setup 1 || slurm_fail "Slurm did not start: $SLURM_WHY"
+slurm_start 1
 
 srun_ok "$T/srun_check" 4 "tn1 tn1 tn1 tn1" -n 4
 srun_p2p -n 4
