@@ -114,6 +114,13 @@ tide_p2p_req_t *tide_p2p_match_posted(tide_p2p_queues_t *q, int src, int tag)
     return r;
 }
 
+int tide_p2p_posted_matches(tide_p2p_queues_t *q, int src, int tag)
+{
+    tide_p2p_srcq_t *sq = tide_p2p_srcq(q, src, 0);
+    return (sq && tide_p2p_first_posted(&sq->posted, tag)) ||
+           tide_p2p_first_posted(&q->posted_any, tag);
+}
+
 int tide_p2p_queue_posted(tide_p2p_queues_t *q, tide_p2p_req_t *r)
 {
     r->seq = ++q->post_seq;

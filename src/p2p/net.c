@@ -136,6 +136,7 @@ typedef struct tide_p2p_peer {
     tide_p2p_msg_t *in_msg;          /* unexpected message being filled */
     const tide_p2p_layout_t *in_lay; /* in_req's buffer is non-contiguous: fill in_cur */
     tide_p2p_cur_t in_cur;
+    int in_held; /* the header read is held back (flow control) */
 } tide_p2p_peer_t;
 
 typedef struct tide_p2p_net {
@@ -156,8 +157,7 @@ typedef struct tide_p2p_net {
     uint64_t drops;               /* malformed frames (counted, stream closed) */
     uint64_t next_check;          /* next look at the peers' stream states (ns) */
     uint64_t unexp_max;           /* TIDE_P2P_UNEXPECTED_MAX */
-    uint64_t stalls;              /* times input stopped for the unexpected bound */
-    int stalled;                  /* input stopped now (counted once per episode) */
+    uint64_t stalls;              /* frames held back for the unexpected bound */
     int nfailed;                  /* processes marked failed */
     char bounce[TIDE_P2P_BOUNCE]; /* small pieces of non-contiguous receives */
     pthread_t thread;
@@ -949,6 +949,27 @@ static ssize_t tide_p2p_recv_nc(tide_p2p_peer_t *p)
     return n;
 }
 
+/* Flow control: while unexpected messages hold more than
+ * TIDE_P2P_UNEXPECTED_MAX, a frame that would add one (an EAGER or RTS no
+ * posted receive matches) stays at the head of its stream (header read,
+ * not acted on), so that stream's window closes and its sender blocks.
+ * Frames for posted receives, rendezvous DATA and control frames, and every
+ * other stream, go on.  1: hold the frame. */
+static int tide_p2p_in_hold(tide_p2p_peer_t *p)
+{
+    const tide_p2p_frame_t *h = &p->in_hdr;
+    int hold = tide_p2p_unexpected_bytes > net.unexp_max && h->magic == TIDE_P2P_MAGIC &&
+               (h->kind == TIDE_P2P_F_EAGER || h->kind == TIDE_P2P_F_RTS);
+    if (hold) {
+        tide_p2p_queues_t *q = tide_p2p_queues(h->ctx);
+        hold = q && !tide_p2p_posted_matches(q, h->src, h->tag);
+    }
+    if (hold && !p->in_held)
+        net.stalls++;
+    p->in_held = hold;
+    return hold;
+}
+
 /* Read what the stream has for us; returns events handled. */
 static int tide_p2p_pump_in(tide_p2p_peer_t *p)
 {
@@ -956,13 +977,16 @@ static int tide_p2p_pump_in(tide_p2p_peer_t *p)
     char scratch[4096];
     while (p->in) {
         ssize_t n;
-        if (p->in_state == TIDE_P2P_IN_HDR && p->in_hgot == 0 &&
-            tide_p2p_unexpected_bytes > net.unexp_max) {
-            net.stalls += !net.stalled; /* flow control: leave the rest in the stream */
-            net.stalled = 1;
-            break;
+        if (p->in_state == TIDE_P2P_IN_HDR && p->in_hgot == sizeof(p->in_hdr)) {
+            if (tide_p2p_in_hold(p))
+                break; /* flow control: the frame and the rest wait in the stream */
+            if (tide_p2p_in_frame(p) != 0)
+                break;
+            events++;
+            if (p->in_state == TIDE_P2P_IN_HDR)
+                p->in_hgot = 0;
+            continue;
         }
-        net.stalled = 0;
         if (p->in_state == TIDE_P2P_IN_HDR) {
             n = tide_stream_recv(p->in, (char *)&p->in_hdr + p->in_hgot,
                                  sizeof(p->in_hdr) - p->in_hgot, TIDE_STREAM_DONTWAIT);
@@ -993,12 +1017,7 @@ static int tide_p2p_pump_in(tide_p2p_peer_t *p)
             break;
         }
         if (p->in_state == TIDE_P2P_IN_HDR) {
-            p->in_hgot += (size_t)n;
-            if (p->in_hgot == sizeof(p->in_hdr) && tide_p2p_in_frame(p) == 0) {
-                events++;
-                if (p->in_state == TIDE_P2P_IN_HDR)
-                    p->in_hgot = 0;
-            }
+            p->in_hgot += (size_t)n; /* a whole header is handled at the top */
         } else if (p->in_left) {
             p->in_dst += n;
             p->in_left -= (uint64_t)n;

@@ -24,6 +24,8 @@ void tide_p2p_match_fini(void);
 tide_p2p_queues_t *tide_p2p_queues(uint32_t ctx);
 /* First posted receive that matches (src, tag), removed from the queue. */
 tide_p2p_req_t *tide_p2p_match_posted(tide_p2p_queues_t *q, int src, int tag);
+/* Whether a posted receive would match (src, tag); nothing removed. */
+int tide_p2p_posted_matches(tide_p2p_queues_t *q, int src, int tag);
 /* Queue a receive that found no message / a message that found no receive;
  * 0 or -1 when out of memory. */
 int tide_p2p_queue_posted(tide_p2p_queues_t *q, tide_p2p_req_t *r);

@@ -11,7 +11,12 @@
  *                       the flood and its peak (VmHWM) after the busy time
  *                       and at the end: "flood: rss_base_kb=.. peak_busy_kb=..
  *                       peak_end_kb=..".  Flow control must keep the peak
- *                       near the base; the script checks the bound.
+ *                       near the base; the script checks the bound.  With a
+ *                       third rank, rank 2 sends rank 1 one message a second
+ *                       into the flood, for a receive rank 1 posted before
+ *                       it went busy: it must have arrived when the busy
+ *                       time ends (other streams keep flowing while one
+ *                       sender is held back), "other_peer=ok".
  *   conn                every rank exchanges one message with every other
  *                       (two streams per pair), then reports how much its
  *                       resident memory grew per peer: "conn: rank r peers p
@@ -95,10 +100,21 @@ static int flood(long n, int len, int busy)
                 progress_put(i);
         }
         progress_put(n);
+    } else if (rank == 2) {
+        sleep(1);
+        MPI_Send(buf, len, MPI_BYTE, 1, 4242, MPI_COMM_WORLD);
     } else if (rank == 1) {
+        int size, other_done = 1;
+        MPI_Request other = MPI_REQUEST_NULL;
+        char obuf[64];
+        MPI_Comm_size(MPI_COMM_WORLD, &size);
+        if (size > 2)
+            MPI_Irecv(obuf, (int)sizeof(obuf), MPI_BYTE, 2, 4242, MPI_COMM_WORLD, &other);
         long base = status_kb("VmRSS");
         long sent = wait_sender(n, busy); /* no MPI call; the progress thread runs */
         long peak_busy = status_kb("VmHWM");
+        if (size > 2)
+            MPI_Test(&other, &other_done, MPI_STATUS_IGNORE);
         for (long i = 0; i < n; i++) {
             MPI_Status st;
             long got;
@@ -109,9 +125,14 @@ static int flood(long n, int len, int busy)
                 return 1;
             }
         }
+        if (!other_done)
+            MPI_Wait(&other, MPI_STATUS_IGNORE);
         printf("flood: messages=%ld size=%d sent_while_busy=%ld rss_base_kb=%ld "
-               "peak_busy_kb=%ld peak_end_kb=%ld\n",
-               n, len, sent, base, peak_busy, status_kb("VmHWM"));
+               "peak_busy_kb=%ld peak_end_kb=%ld other_peer=%s\n",
+               n, len, sent, base, peak_busy, status_kb("VmHWM"),
+               size < 3     ? "none"
+               : other_done ? "ok"
+                            : "held");
     }
     free(buf);
     return 0;

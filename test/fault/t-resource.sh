@@ -6,7 +6,10 @@
 #     bound, the window closes and rank 0 blocks; rank 1's resident memory
 #     may grow by at most 24 MiB (bound + stream buffers + slack) -- without
 #     flow control the queue alone would take ~200 MB -- and then it
-#     receives all messages, in order.  A control run without the bound
+#     receives all messages, in order.  Meanwhile rank 2 sends rank 1 one
+#     message for a receive it posted before going busy: it must arrive
+#     during the flood (only the flooding stream is held back).  A control
+#     run without the bound
 #     (120,000 messages) must grow by more than 16 MiB, which shows the
 #     measurement sees an unbounded queue.
 #  2. Memory per connection: 16 ranks (oversubscribed) exchange one message
@@ -18,7 +21,7 @@
 tide_build test/fault/flood.c "$T/flood" -O2
 n=${TIDE_FLOOD_MSGS:-1000000}
 flood() { # flood MSGS BOUND
-    "$MPIRUN" --timeout 150 -np 2 -x FLOOD_PROGRESS="$T/progress" -x TIDE_P2P_REPORT=1 \
+    "$MPIRUN" --timeout 150 -np 3 --oversubscribe -x FLOOD_PROGRESS="$T/progress" -x TIDE_P2P_REPORT=1 \
         -x TIDE_P2P_UNEXPECTED_MAX="$2" "$T/flood" flood "$1" 64 3 >"$T/out" 2>"$T/err" ||
         fail "flood of $1 messages failed: $(tail -5 "$T/err")"
     cat "$T/out"
@@ -33,6 +36,7 @@ flood "$n" 4m
 note "resident growth while busy: $grow KiB"
 [ "$grow" -le $((24 * 1024)) ] || fail "memory grew by $grow KiB under a 4 MiB bound"
 grep "proc=1 " "$T/err" | grep -q "input_stalls=[1-9]" || fail "flow control never engaged"
+grep -q "other_peer=ok" "$T/out" || fail "a message from another rank was held back by the flood"
 note "control: 120000 messages without a bound"
 flood 120000 1g
 note "resident growth while busy: $grow KiB"
