@@ -12,3 +12,9 @@ test_hardening_hostile_test_SOURCES = test/hardening/hostile_test.c \
 	src/p2p/frame.c src/p2p/frame.h
 test_hardening_hostile_test_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 test_hardening_hostile_test_LDADD = libtidestream.la libtidewire.la libtideutil.la $(CHECK_LIBS)
+#   t-mac.sh       the authenticated mode end to end: tide-perf over udp under
+#                  faults, refused keys (tide-stat), MPI p2p over udp and eth.
+#   t-sanitize.sh  ASan+UBSan copy of libmpi: self and p2p MPI tests; TSan
+#                  copy: the threaded p2p test (TIDE_SANITIZE=asan|tsan).
+TESTS += test/hardening/t-mac.sh test/hardening/t-sanitize.sh
+EXTRA_DIST += test/hardening/t-mac.sh test/hardening/t-sanitize.sh
