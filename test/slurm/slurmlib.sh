@@ -261,7 +261,11 @@ slurm_stop() {
 
 # Last resort (exit hook): kill whatever is left, then the namespaces go.
 slurm_cleanup() {
-    local left
+    local left traps
+    # a second signal (an impatient ^C, a harness's timeout) must not stop
+    # the clean-up half-way: slurmstepd survives SIGTERM and would be left
+    traps=$(trap -p INT TERM)
+    trap '' INT TERM
     left=$(slurm_procs)
     [ -n "$left" ] && kill -TERM $left 2>/dev/null && sleep 0.3
     left=$(slurm_procs)
@@ -270,6 +274,7 @@ slurm_cleanup() {
     net_cleanup
     SLURM_NODES=0
     SLURM_MUNGE_PID=""
+    eval "$traps" # back to the test's traps (none while exiting)
     return 0
 }
 
