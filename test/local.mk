@@ -14,3 +14,4 @@ include test/bench/local.mk
 include test/slurm/local.mk
 include test/fault/local.mk
 include test/hardening/local.mk
+include test/mpich/local.mk

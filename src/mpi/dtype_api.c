@@ -587,6 +587,67 @@ int PMPI_Type_match_size(int typeclass, int size, MPI_Datatype *datatype)
 }
 TIDE_MPI_WEAK(MPI_Type_match_size);
 
+/* ---- MPI-1 names removed in MPI 3.0 ------------------------------------------- */
+
+/* Still called by older programs and by MPICH's own test library (dtpools),
+ * so Tide keeps them as MPICH does: each is its MPI-2 replacement (MPI_LB
+ * and MPI_UB markers are not provided). */
+int PMPI_Type_hvector(int count, int blocklength, MPI_Aint stride, MPI_Datatype oldtype,
+                      MPI_Datatype *newtype)
+{
+    return PMPI_Type_create_hvector(count, blocklength, stride, oldtype, newtype);
+}
+TIDE_MPI_WEAK(MPI_Type_hvector);
+
+int PMPI_Type_hindexed(int count, int array_of_blocklengths[], MPI_Aint array_of_displacements[],
+                       MPI_Datatype oldtype, MPI_Datatype *newtype)
+{
+    return PMPI_Type_create_hindexed(count, array_of_blocklengths, array_of_displacements, oldtype,
+                                     newtype);
+}
+TIDE_MPI_WEAK(MPI_Type_hindexed);
+
+int PMPI_Type_struct(int count, int array_of_blocklengths[], MPI_Aint array_of_displacements[],
+                     MPI_Datatype array_of_types[], MPI_Datatype *newtype)
+{
+    return PMPI_Type_create_struct(count, array_of_blocklengths, array_of_displacements,
+                                   array_of_types, newtype);
+}
+TIDE_MPI_WEAK(MPI_Type_struct);
+
+int PMPI_Address(void *location, MPI_Aint *address)
+{
+    return PMPI_Get_address(location, address);
+}
+TIDE_MPI_WEAK(MPI_Address);
+
+int PMPI_Type_extent(MPI_Datatype datatype, MPI_Aint *extent)
+{
+    MPI_Aint lb;
+    return PMPI_Type_get_extent(datatype, &lb, extent);
+}
+TIDE_MPI_WEAK(MPI_Type_extent);
+
+int PMPI_Type_lb(MPI_Datatype datatype, MPI_Aint *displacement)
+{
+    MPI_Aint extent;
+    return PMPI_Type_get_extent(datatype, displacement, &extent);
+}
+TIDE_MPI_WEAK(MPI_Type_lb);
+
+int PMPI_Type_ub(MPI_Datatype datatype, MPI_Aint *displacement)
+{
+    static const char fn[] = "MPI_Type_ub";
+    TIDE_MPI_CHECK_INIT(fn);
+    TIDE_MPI_CHECK_PTR(fn, MPI_COMM_NULL, displacement, "displacement");
+    MPI_Aint lb, extent;
+    if (tide_dt_query(datatype, NULL, &lb, &extent, NULL, NULL))
+        return tide_dt_bad_type(fn, "datatype", datatype);
+    *displacement = lb + extent;
+    return MPI_SUCCESS;
+}
+TIDE_MPI_WEAK(MPI_Type_ub);
+
 /* ---- commit and free ------------------------------------------------------ */
 
 int PMPI_Type_commit(MPI_Datatype *datatype)
