@@ -16,7 +16,7 @@ libmpi_la_SOURCES = \
 	src/mpi/pt2pt.c \
 	src/mpi/bsend.c \
 	src/mpi/coll.c src/mpi/op.c src/mpi/op.h \
-	src/mpi/nbc.h src/mpi/nbc_buf.c src/mpi/nbc_inter.c src/mpi/grequest.c \
+	src/mpi/nbc.h src/mpi/nbc_buf.c src/mpi/nbc_cop.c src/mpi/nbc_inter.c src/mpi/grequest.c \
 	src/mpi/mpit.c
 
 libmpi_la_LIBADD = libtidecoll.la libtidep2p.la libtidestream.la libtidewire.la libtiderte.la libtideutil.la

@@ -438,6 +438,22 @@ static void test_derived(MPI_Comm comm)
                     CHECK(all[j * 6 * N + i] == want, "gather vec6 from %d [%d]=%d want %d", j, i,
                           all[j * 6 * N + i], want);
                 }
+        /* Scatter from a strided send type into a strided receive type */
+        for (int i = 0; i < 6 * N * size; i++)
+            all[i] = val(root, 27, i);
+        for (int i = 0; i < 6 * N; i++)
+            b[i] = -9;
+        if (nb) {
+            OK(MPI_Iscatter(all, N, vec6, b, N, vec6, root, comm, &q));
+            OK(MPI_Wait(&q, MPI_STATUS_IGNORE));
+        } else {
+            OK(MPI_Scatter(all, N, vec6, b, N, vec6, root, comm));
+        }
+        for (int i = 0; i < 6 * N; i++) {
+            int e = i % 6, used = e == 0 || e == 2 || e == 4;
+            CHECK(b[i] == (used ? val(root, 27, rank * 6 * N + i) : -9), "scatter vec6 [%d]=%d", i,
+                  b[i]);
+        }
         /* Allreduce SUM on pairs (one basic type) and on an indexed type */
         for (int i = 0; i < 2 * N; i++)
             s[i] = val(rank, 23, i);
