@@ -12,6 +12,12 @@ export TIDE_SRCDIR TIDE_BUILDDIR TIDE_PREFIX
 # Tests never let the automatic wire rule pick a real NIC: traffic goes to
 # loopback (udp) unless a test chooses eth on veths in its own namespaces.
 export TIDE_WIRE="${TIDE_WIRE:-udp}"
+# TIDE_TEST_LONG=1 turns on the long form of every test that has one; each
+# test's own variable still wins when set (see README, "The two commands").
+if [ "${TIDE_TEST_LONG:-0}" = 1 ]; then
+    export TIDE_SOAK_LONG="${TIDE_SOAK_LONG:-1}" TIDE_SLURM_FULL="${TIDE_SLURM_FULL:-1}"
+    export TIDE_MPICH_FULL="${TIDE_MPICH_FULL:-1}" TIDE_FUZZ_SECONDS="${TIDE_FUZZ_SECONDS:-600}"
+fi
 # Under --enable-sanitizers builds: ignore leaks inside third-party libraries.
 export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$TIDE_SRCDIR/test/lsan.supp:print_suppressions=0}"
 MPICC="$TIDE_PREFIX/bin/mpicc"
