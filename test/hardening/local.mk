@@ -18,3 +18,7 @@ test_hardening_hostile_test_LDADD = libtidestream.la libtidewire.la libtideutil.
 #                  copy: the threaded p2p test (TIDE_SANITIZE=asan|tsan).
 TESTS += test/hardening/t-mac.sh test/hardening/t-sanitize.sh
 EXTRA_DIST += test/hardening/t-mac.sh test/hardening/t-sanitize.sh
+#   mac_cost       (not a test) CPU cost per segment of the MAC mode.
+noinst_PROGRAMS += test/hardening/mac_cost
+test_hardening_mac_cost_SOURCES = test/hardening/mac_cost.c
+test_hardening_mac_cost_LDADD = libtidestream.la libtidewire.la libtideutil.la
