@@ -123,6 +123,11 @@ typedef struct MPI_Status {
 #define MPI_2INT            TIDE_DT_BASIC(8, 36)
 #define MPI_SHORT_INT       TIDE_DT_BASIC(8, 37)
 #define MPI_LONG_DOUBLE_INT TIDE_DT_BASIC(32, 38)
+/* C++'s types, usable from C (MPI 3.1 section 3.2.2). */
+#define MPI_CXX_BOOL                TIDE_DT_BASIC(1, 39)
+#define MPI_CXX_FLOAT_COMPLEX       TIDE_DT_BASIC(8, 40)
+#define MPI_CXX_DOUBLE_COMPLEX      TIDE_DT_BASIC(16, 41)
+#define MPI_CXX_LONG_DOUBLE_COMPLEX TIDE_DT_BASIC(32, 42)
 /* Fortran's named types: Tide has no Fortran binding, so their C handles
  * are MPI_DATATYPE_NULL (as MPICH built without Fortran has them). */
 #define MPI_CHARACTER         MPI_DATATYPE_NULL

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define TIDE_DT_NBASIC 39
+#define TIDE_DT_NBASIC 43
 
 static const char *const tide_dt_names[TIDE_DT_NBASIC] = {NULL,
                                                           "MPI_CHAR",
@@ -51,7 +51,11 @@ static const char *const tide_dt_names[TIDE_DT_NBASIC] = {NULL,
                                                           "MPI_LONG_INT",
                                                           "MPI_2INT",
                                                           "MPI_SHORT_INT",
-                                                          "MPI_LONG_DOUBLE_INT"};
+                                                          "MPI_LONG_DOUBLE_INT",
+                                                          "MPI_CXX_BOOL",
+                                                          "MPI_CXX_FLOAT_COMPLEX",
+                                                          "MPI_CXX_DOUBLE_COMPLEX",
+                                                          "MPI_CXX_LONG_DOUBLE_COMPLEX"};
 
 int tide_dt_size(MPI_Datatype dt)
 {
@@ -198,6 +202,8 @@ static const tide_x32_t tide_x32_table[TIDE_DT_NBASIC] = {
     [33] = {TIDE_X32_REAL, 4, 4, 1, 4},   [34] = {TIDE_X32_REAL, 8, 8, 1, 8},
     [35] = {TIDE_X32_SINT, 4, 8, 1, 8},   [36] = {TIDE_X32_SINT, 4, 4, 1, 4},
     [37] = {TIDE_X32_SINT, 2, 2, 1, 4},   [38] = {TIDE_X32_LDBL, 16, 16, 1, 16},
+    [39] = {TIDE_X32_RAW, 1, 1, 1, 0},    [40] = {TIDE_X32_REAL, 4, 4, 2, 0},
+    [41] = {TIDE_X32_REAL, 8, 8, 2, 0},   [42] = {TIDE_X32_LDBL, 16, 16, 2, 0},
 };
 
 static const tide_x32_t tide_x32_int = {TIDE_X32_SINT, 4, 4, 1, 0};

@@ -137,13 +137,13 @@ typedef struct tide_dt_info {
 } tide_dt_info_t;
 
 /* Alignment of a basic type: its size, but half of it for the complex
- * types (a pair of reals) and the MINLOC/MAXLOC pair types (index 33 up, C
- * structs {value; int} whose size is twice their alignment), never above
- * 16. */
+ * types (a pair of reals; also the C++ ones, index 40-42) and the
+ * MINLOC/MAXLOC pair types (index 33-38, C structs {value; int} whose size
+ * is twice their alignment), never above 16. */
 static int tide_dt_basic_align(MPI_Datatype dt, int size)
 {
     if (dt == MPI_C_FLOAT_COMPLEX || dt == MPI_C_DOUBLE_COMPLEX ||
-        dt == MPI_C_LONG_DOUBLE_COMPLEX || (dt & 0xff) >= 33)
+        dt == MPI_C_LONG_DOUBLE_COMPLEX || ((dt & 0xff) >= 33 && dt != MPI_CXX_BOOL))
         size /= 2;
     int a = 1;
     while (a * 2 <= size && a < 16)

@@ -10,8 +10,8 @@
  * MPI_LONG_DOUBLE IEEE binary128), derived types and pair types pack their
  * elements without padding, round trips restore the data, a long that does
  * not fit 4 bytes is MPI_ERR_CONVERSION, a short buffer MPI_ERR_TRUNCATE and
- * another datarep MPI_ERR_ARG.  MPI_Type_match_size.  Failures print
- * "dtype_ext FAIL", exit 1. */
+ * another datarep MPI_ERR_ARG.  MPI_Type_match_size; C++'s types from C.
+ * Failures print "dtype_ext FAIL", exit 1. */
 #include <float.h>
 #include <mpi.h>
 #include <stdint.h>
@@ -314,6 +314,26 @@ static void test_match_size(void)
     CHECK(cls == MPI_ERR_ARG, "REAL 3 gives class %d", cls);
 }
 
+/* C++'s types from C: names, sizes, external32 sizes. */
+static void test_cxx_types(void)
+{
+    const MPI_Datatype t[4] = {MPI_CXX_BOOL, MPI_CXX_FLOAT_COMPLEX, MPI_CXX_DOUBLE_COMPLEX,
+                               MPI_CXX_LONG_DOUBLE_COMPLEX};
+    const char *names[4] = {"MPI_CXX_BOOL", "MPI_CXX_FLOAT_COMPLEX", "MPI_CXX_DOUBLE_COMPLEX",
+                            "MPI_CXX_LONG_DOUBLE_COMPLEX"};
+    const int sizes[4] = {1, 8, 16, 32};
+    for (int i = 0; i < 4; i++) {
+        char name[MPI_MAX_OBJECT_NAME];
+        int len, sz;
+        MPI_Aint xs;
+        OK(MPI_Type_get_name(t[i], name, &len));
+        OK(MPI_Type_size(t[i], &sz));
+        OK(MPI_Pack_external_size("external32", 1, t[i], &xs));
+        CHECK(strcmp(name, names[i]) == 0 && sz == sizes[i] && xs == sizes[i],
+              "%s: name '%s' size %d external %ld", names[i], name, sz, (long)xs);
+    }
+}
+
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
@@ -324,6 +344,7 @@ int main(int argc, char **argv)
     test_x32_derived();
     test_x32_errors();
     test_match_size();
+    test_cxx_types();
     if (failures)
         fprintf(stderr, "dtype_ext: %d failures\n", failures);
     else

@@ -62,8 +62,7 @@ bld="$work/build"
 unpack() {
     [ -f "$src/configure" ] && return 0
     echo "# unpacking MPICH's test/mpi from $TIDE_MPICH_TARBALL"
-    tar -xJf "$TIDE_MPICH_TARBALL" -C "$work" mpich-4.0.2/test/mpi mpich-4.0.2/confdb 2>/dev/null ||
-        tar -xJf "$TIDE_MPICH_TARBALL" -C "$work" mpich-4.0.2/test/mpi
+    tar -xJf "$TIDE_MPICH_TARBALL" -C "$work" mpich-4.0.2/test/mpi
 }
 
 # mpiexec for runtests: Tide's mpirun, ranks may exceed cores, killed after
