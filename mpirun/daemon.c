@@ -132,7 +132,9 @@ static int dmn_read_job(tide_frame_buf_t *in, tide_frame_buf_t *f)
             return -EPIPE;
         }
     }
-    if (k < 0 || type != TIDE_FRAME_JOB) {
+    if (k < 0) /* tide_frame_next said why */
+        return -EPROTO;
+    if (type != TIDE_FRAME_JOB) {
         tide_error("mpirun daemon: expected a job, got frame type %u", type);
         return -EPROTO;
     }
@@ -392,7 +394,7 @@ static void dmn_frame(tide_mpirun_job_t *job, uint32_t type, tide_frame_buf_t *f
         break;
     case TIDE_FRAME_NOTIFY:
         a = tide_frame_get_u32(f);
-        if (!f->bad)
+        if (!f->bad && a < (uint32_t)job->np)
             tide_mpirun_server_notify_failed(job->nspace, (int)a);
         break;
     default: tide_error("[%s] unknown frame %u from mpirun", job->hostname, type);

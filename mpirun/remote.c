@@ -521,29 +521,47 @@ static int remote_rank_of(tide_mpirun_job_t *job, remote_daemon_t *d, tide_frame
     return (int)rank;
 }
 
+/* The last u32 of a frame: a frame cut short is reported, not acted on. */
+static int remote_u32(tide_mpirun_job_t *job, remote_daemon_t *d, tide_frame_buf_t *f, uint32_t *v)
+{
+    uint32_t x = tide_frame_get_u32(f);
+    if (f->bad) {
+        tide_error("short frame from the daemon on %s", job->hostnames[d->host]);
+        return -EPROTO;
+    }
+    *v = x;
+    return 0;
+}
+
 static void remote_frame(tide_mpirun_job_t *job, remote_daemon_t *d, uint32_t type,
                          tide_frame_buf_t *f)
 {
     int rank;
+    uint32_t u;
     size_t len;
     switch (type) {
     case TIDE_FRAME_STARTED:
-        if ((rank = remote_rank_of(job, d, f)) >= 0)
-            job->ranks[rank].pid = (pid_t)tide_frame_get_u32(f);
+        if ((rank = remote_rank_of(job, d, f)) >= 0 && remote_u32(job, d, f, &u) == 0)
+            job->ranks[rank].pid = (pid_t)u;
         break;
     case TIDE_FRAME_OUT:
         if ((rank = remote_rank_of(job, d, f)) >= 0) {
             uint32_t which = tide_frame_get_u32(f);
             const char *p = tide_frame_get_bytes(f, &len);
-            if (!f->bad)
+            if (f->bad)
+                tide_error("bad output frame from the daemon on %s", job->hostnames[d->host]);
+            else
                 tide_mpirun_iof_feed(job, rank, (int)which, p, len);
         }
         break;
     case TIDE_FRAME_EXIT:
         if ((rank = remote_rank_of(job, d, f)) >= 0) {
             int st = (int)tide_frame_get_u32(f);
-            job->ranks[rank].connected = (int)tide_frame_get_u32(f);
-            job->ranks[rank].finalized = (int)tide_frame_get_u32(f);
+            uint32_t conn = tide_frame_get_u32(f);
+            if (remote_u32(job, d, f, &u) < 0)
+                break;
+            job->ranks[rank].connected = (int)conn;
+            job->ranks[rank].finalized = (int)u;
             tide_mpirun_job_exited(job, rank, st);
         }
         break;
@@ -556,8 +574,8 @@ static void remote_frame(tide_mpirun_job_t *job, remote_daemon_t *d, uint32_t ty
         }
         break;
     case TIDE_FRAME_LAUNCH_FAIL:
-        if ((rank = remote_rank_of(job, d, f)) >= 0)
-            tide_mpirun_job_end(job, TIDE_MPIRUN_END_LAUNCH, rank, (int)tide_frame_get_u32(f));
+        if ((rank = remote_rank_of(job, d, f)) >= 0 && remote_u32(job, d, f, &u) == 0)
+            tide_mpirun_job_end(job, TIDE_MPIRUN_END_LAUNCH, rank, (int)u);
         break;
     case TIDE_FRAME_FENCE: remote_fence_in(job, d, f); break;
     case TIDE_FRAME_DMODEX_REQ: remote_dmx_request(job, d, f); break;
