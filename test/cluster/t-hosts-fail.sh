@@ -61,6 +61,21 @@ launch_err_has "lost the daemon on host $H2 (pid $dpid), which was killed by sig
 cluster_no_procs
 note "daemon killed: $(grep lost "$T/err")"
 
+# one rank on host 2 killed with SIGKILL (the acceptance case): the job
+# ends with mpirun's 137, a message naming rank, pid and host, nothing left
+start_job
+rpid=$(for p in $(ip netns pids "$H2"); do
+    tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q "^$T/failer " && echo "$p"
+done | head -n 1)
+[ -n "$rpid" ] || fail "no rank found in $H2"
+kill -KILL "$rpid"
+RC=0
+wait $PID || RC=$?
+launch_expect_rc 137
+launch_err_has "rank [23] (pid $rpid on $H2) was killed by signal 9 (SIGKILL); terminating the 3 other running ranks"
+cluster_no_procs
+note "rank killed: $(grep killed "$T/err")"
+
 # signals to mpirun are forwarded; everything ends
 for sig in TERM INT; do
     start_job
