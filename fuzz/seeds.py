@@ -88,6 +88,13 @@ def stream_seeds():
         seeds["s%02d-ooo-sack" % sel] = bytes([sel, 1]) + crafted(ACK, dseq=200, ln=100) + \
             crafted(ACK, ln=200) + app(3, 2) + \
             crafted(ACK, nsack=1, sacks=[(1, 2)]) + app(4, 20)
+    for sel in (3, 4, 7):  # the authenticated mode (options bit 2)
+        base = bytes([sel, 4])
+        seeds["mac-s%02d-data-fin" % sel] = base + crafted(ACK | PSH, ln=100) + app(4, 8) + \
+            crafted(ACK | FIN, ln=10) + clock(50)
+        seeds["mac-s%02d-rst-syn" % sel] = base + crafted(RST | ACK, dseq=5) + crafted(SYN, dseq=3)
+        seeds["mac-s%02d-raw-plain" % sel] = base + \
+            raw(segment(ACK, 80, 80, KEY, 1001, 0, payload=b"plain"))
     syn = segment(SYN, 7000, 80, KEY, 999, 0, tsval=5000000, mss=1000)
     seeds["raw-listen-syn"] = bytes([0, 0]) + raw(syn) + app(6)
     seeds["raw-listen-syn-badkey"] = bytes([0, 0]) + raw(segment(SYN, 7000, 80, 1, 999, 0, mss=1000))

@@ -12,7 +12,9 @@
  * (so they land in, around and outside the window) with a valid CRC, job
  * key and ports unless the input asks to spoil one of them, clock steps
  * that fire timers, and application calls (send, recv, shutdown, close,
- * accept).  Sanitizers and the checks below catch what goes wrong. */
+ * accept).  Bit 2 of the second byte turns the authenticated mode
+ * (TIDE_STREAM_MAC) on for the stack and the crafted segments.  Sanitizers and the checks below
+ * catch what goes wrong. */
 #include "config.h"
 #include "stream/seg.h"
 #include "stream/tcb.h"
@@ -43,6 +45,10 @@ typedef struct fz_wire {
 
 static fz_wire_t fw;
 static tide_fake_clock_t fc;
+/* The authenticated mode (mac.h), on when the options byte asks for it:
+ * the stack and the fuzzer's peer share this key. */
+static tide_mac_t fz_mac;
+static const uint8_t fz_key[TIDE_MAC_KEY_LEN] = {0x5e, 0xed};
 
 static int fz_peer_add(tide_wire_t *w, const tide_wire_addr_t *a, uint32_t *peer)
 {
@@ -66,7 +72,7 @@ static int fz_send(tide_wire_t *w, const tide_wire_tx_t *tx, int n)
         if (len > w->max_payload)
             return i ? i : -EMSGSIZE;
         tide_seg_t seg;
-        if (tide_seg_parse(buf, len, &seg) != TIDE_SEG_OK)
+        if (tide_seg_parse_auth(buf, len, &seg, &fz_mac) != TIDE_SEG_OK)
             abort(); /* the stack sent a malformed segment */
         seg.payload = NULL;
         fw.last = seg;
@@ -160,7 +166,7 @@ static uint32_t fz_our_end(void)
 static void fz_put(fz_t *z, const tide_seg_t *g, const uint8_t *payload)
 {
     struct iovec iov = {(void *)payload, g->len};
-    size_t hl = tide_seg_write_hdr(g, fw.q, &iov, g->len ? 1 : 0);
+    size_t hl = tide_seg_write_hdr_auth(g, fw.q, &iov, g->len ? 1 : 0, &fz_mac);
     if (g->len)
         memcpy(fw.q + hl, payload, g->len);
     fw.qlen = (uint32_t)(hl + g->len);
@@ -397,6 +403,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fz_t z;
     memset(&z, 0, sizeof(z));
     tide_stream_stack_opts_t o = {.key = FZ_KEY, .clock = &fc.base, .seed = 7, .no_shm_stats = 1};
+    memset(&fz_mac, 0, sizeof(fz_mac));
+    if ((opts & 4) && tide_mac_available()) {
+        o.mac_key = fz_key;
+        if (tide_mac_init(&fz_mac, fz_key) < 0)
+            abort();
+    }
     if (tide_stream_stack_create(&fw.w, &o, &z.st) < 0)
         abort();
     fz_setup(&z, sel);
