@@ -305,8 +305,11 @@ static void dmn_stdin_frame(tide_mpirun_job_t *job, tide_frame_buf_t *f)
         if (dmn_in.len + f->len > dmn_in.cap) {
             size_t ncap = (dmn_in.len + f->len) * 2;
             char *nb = realloc(dmn_in.buf, ncap);
-            if (nb == NULL)
+            if (nb == NULL) {
+                tide_error("[%s] out of memory for rank 0's stdin: %zu bytes dropped",
+                           job->hostname, f->len);
                 return;
+            }
             dmn_in.buf = nb;
             dmn_in.cap = ncap;
         }

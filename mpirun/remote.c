@@ -148,8 +148,10 @@ static int remote_spawn(remote_daemon_t *d, char **argv, const char *host)
     if (pipe2(in, O_CLOEXEC) < 0)
         goto fail;
     if (pipe2(out, O_CLOEXEC) < 0) {
+        int err = errno;
         close(in[0]);
         close(in[1]);
+        errno = err;
         goto fail;
     }
     pid_t pid = fork();
@@ -165,11 +167,13 @@ static int remote_spawn(remote_daemon_t *d, char **argv, const char *host)
                 strerror(errno));
         _exit(TIDE_MPIRUN_EXIT_NOEXEC);
     }
+    int fork_err = errno;
     close(in[0]);
     close(out[1]);
     if (pid < 0) {
         close(in[1]);
         close(out[0]);
+        errno = fork_err; /* for the message, not close()'s */
         goto fail;
     }
     setpgid(pid, pid);
@@ -537,7 +541,7 @@ static void remote_frame(tide_mpirun_job_t *job, remote_daemon_t *d, uint32_t ty
                          tide_frame_buf_t *f)
 {
     int rank;
-    uint32_t u;
+    uint32_t u = 0;
     size_t len;
     switch (type) {
     case TIDE_FRAME_STARTED:
