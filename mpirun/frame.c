@@ -191,11 +191,18 @@ int tide_frame_read(int fd, tide_frame_buf_t *in)
         in->len -= in->off;
         in->off = 0;
     }
-    if (frame_reserve(in, 65536) < 0)
+    if (frame_reserve(in, 65536) < 0) {
+        tide_error("out of memory reading frames (%zu bytes buffered)", in->len);
         return -ENOMEM;
+    }
     ssize_t r = read(fd, in->p + in->len, in->cap - in->len);
-    if (r < 0)
-        return (errno == EINTR || errno == EAGAIN) ? 1 : -errno;
+    if (r < 0 && (errno == EINTR || errno == EAGAIN))
+        return 1;
+    if (r < 0) {
+        int err = errno;
+        tide_error("reading frames from the other side: %s", strerror(err));
+        return -err;
+    }
     in->len += (size_t)r;
     return r > 0;
 }
