@@ -137,6 +137,7 @@ typedef struct tide_p2p_peer {
     const tide_p2p_layout_t *in_lay; /* in_req's buffer is non-contiguous: fill in_cur */
     tide_p2p_cur_t in_cur;
     int in_held; /* the header read is held back (flow control) */
+    int in_rdv;  /* rendezvous receives from this peer waiting for DATA */
 } tide_p2p_peer_t;
 
 typedef struct tide_p2p_net {
@@ -208,9 +209,10 @@ static tide_p2p_peer_t *tide_p2p_peer_get(int proc)
     return p;
 }
 
-TIDE_PARAM_DEFINE(p2p_lowlat, TIDE_PARAM_BOOL, "P2P_LOWLAT", "1",
-                  "Acknowledge every segment at once on MPI streams (no delayed ACKs): a "
-                  "rendezvous send completes only when its data is acknowledged");
+TIDE_PARAM_DEFINE(p2p_lowlat, TIDE_PARAM_BOOL, "P2P_LOWLAT", "0",
+                  "1: acknowledge every segment at once on MPI streams; 0: only while a "
+                  "rendezvous receive from that peer waits for DATA (its sender completes "
+                  "on the ACK), delayed ACKs otherwise (an eager send completes at the copy)");
 
 /* Peer failure bound: keepalive probes start after the stream has heard
  * nothing for timeout - KEEPCNT * interval, and the stream fails (ETIMEDOUT)
@@ -237,6 +239,18 @@ static void tide_p2p_stream_opts(tide_stream_t *s)
     if (tide_param_int(&tide_param_p2p_lowlat))
         tide_stream_setopt(s, TIDE_SO_LOWLAT, 1);
     tide_p2p_keepalive(s);
+}
+
+/* A pure ACK per eager message would cost a frame (a syscall) on the path
+ * of every ping-pong, as each direction has its own stream and nothing can
+ * carry the ACK back.  Only a rendezvous sender waits for ACKs, so p's
+ * stream to us acknowledges at once while we wait for DATA from p. */
+static void tide_p2p_in_rdv(tide_p2p_peer_t *p, int delta)
+{
+    int before = p->in_rdv;
+    p->in_rdv += delta;
+    if (p->in && !tide_param_int(&tide_param_p2p_lowlat) && !before != !p->in_rdv)
+        tide_stream_setopt(p->in, TIDE_SO_LOWLAT, p->in_rdv > 0);
 }
 
 /* Open our stream to p: look its address up (direct modex), connect without
@@ -743,6 +757,8 @@ void tide_p2p_net_rts_matched(tide_p2p_msg_t *m, tide_p2p_req_t *r)
     } else {
         uint64_t rid = ++net.next_id;
         tide_hash_put(&net.rreqs, rid, r);
+        if (p)
+            tide_p2p_in_rdv(p, 1);
         tide_p2p_send_ctrl(m->src_proc, TIDE_P2P_F_CTS, m->sid, rid, want);
     }
     free(m);
@@ -923,6 +939,7 @@ static void tide_p2p_in_payload_done(tide_p2p_peer_t *p)
     r->rdv_left -= p->in_hdr.len;
     if (r->rdv_left == 0) {
         tide_hash_del(&net.rreqs, p->in_hdr.id2);
+        tide_p2p_in_rdv(p, -1);
         tide_p2p_req_complete(r);
     }
     p->in_req = NULL;
