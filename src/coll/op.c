@@ -228,12 +228,13 @@ static void tide_coll_apply_typed(const tide_coll_red_t *r, const char *in, char
     per = per ? per : 1;
     size_t chunk = n < per ? n : per;
     size_t img = (chunk - 1) * (size_t)r->extent + (size_t)r->true_ext;
-    char *a = malloc(2 * img + 2);
+    img = (img + 15) & ~(size_t)15; /* the second image aligned as malloc's */
+    char *a = malloc(2 * img + 16);
     if (!a) {
         tide_error("coll: out of memory unpacking %zu items for a user reduction", chunk);
         return;
     }
-    char *b = a + img + 1;
+    char *b = a + img;
     while (n > 0) {
         size_t k = n < chunk ? n : chunk;
         int len = (int)k, dt = r->dt;

@@ -41,6 +41,7 @@ typedef struct tide_sched_mem {
     struct tide_sched_mem *next;
     void (*fn)(void *); /* NULL: the block itself is scratch memory */
     void *arg;
+    _Alignas(16) char data[]; /* scratch, aligned for any element type */
 } tide_sched_mem_t;
 
 struct tide_sched {
@@ -165,7 +166,7 @@ void *tide_sched_alloc(tide_sched_t *s, size_t bytes)
     m->fn = NULL;
     m->next = s->mem;
     s->mem = m;
-    return m + 1;
+    return m->data;
 }
 
 int tide_sched_on_free(tide_sched_t *s, void (*fn)(void *), void *arg)
