@@ -42,7 +42,8 @@ static int tide_mpi_init_common(const char *fn, int required, int *provided)
         return MPI_ERR_OTHER;
     }
     tide_comm_init_predefined();
-    tide_p2p_rte_ops_t ops = {tide_mpi_publish, tide_rte_get, tide_rte.local_rank, tide_rte.jobkey};
+    tide_p2p_rte_ops_t ops = {tide_mpi_publish, tide_rte_get, tide_rte.local_rank, tide_rte.jobkey,
+                              tide_rte.local_size};
     rc = tide_p2p_init(tide_rte.rank, tide_rte.size, &ops);
     if (rc) {
         tide_error("%s: the point-to-point layer could not start (%s)", fn, strerror(-rc));

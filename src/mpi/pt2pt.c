@@ -501,6 +501,8 @@ int PMPI_Cancel(MPI_Request *request)
                               "argument request (handle %d) is not a valid request", (int)*request);
     if (r->p2p)
         tide_p2p_cancel(r->p2p);
+    else
+        return tide_mpi_req_cancel(r); /* generalized and collective requests */
     return MPI_SUCCESS;
 }
 TIDE_MPI_WEAK(MPI_Cancel);
@@ -537,7 +539,10 @@ static int tide_persistent_init(const char *fn, void *buf, int count, MPI_Dataty
     r->persistent = 1;
     r->buf = buf;
     r->count = count;
-    r->dt = dt;
+    if ((rc = tide_mpi_req_keep_type(fn, r, dt))) { /* MPI_Start after MPI_Type_free works */
+        tide_mpi_req_release(r);
+        return rc;
+    }
     r->peer = peer;
     r->tag = tag;
     r->mode = mode;

@@ -1225,6 +1225,7 @@ int tide_p2p_net_init(int my_proc, int nprocs, const tide_p2p_rte_ops_t *rte)
     }
     tide_wire_config_t cfg = {0};
     cfg.local_rank = rte->local_rank;
+    cfg.single_host = rte->local_size == nprocs;
     int rc = tide_wire_open(&cfg, &net.wire);
     if (rc)
         return rc;

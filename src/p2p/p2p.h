@@ -157,6 +157,7 @@ typedef struct tide_p2p_rte_ops {
     int (*lookup)(int proc, const char *key, void *data, size_t *len);
     int local_rank;
     uint64_t jobkey;
+    int local_size; /* ranks of the job on this host (== nprocs: one node) */
 } tide_p2p_rte_ops_t;
 
 int tide_p2p_init(int my_proc, int nprocs, const tide_p2p_rte_ops_t *rte);

@@ -4,6 +4,8 @@
  * wire's address.  This is the only place that knows every wire.
  *
  * Automatic rule (TIDE_WIRE unset or "auto"), documented in doc/wire.md:
+ *   0. udp, when the caller says every peer is on this host (a job on one
+ *      node: loopback, and no frame of it on a real network);
  *   1. roce, when built and an RDMA device has an active port;
  *   2. eth, when the process has CAP_NET_RAW and an interface is given by
  *      TIDE_ETH_IF or found by eth's own rule;
@@ -56,6 +58,12 @@ static int wire_open_auto(const tide_wire_config_t *cfg, tide_wire_t **out)
 {
     tide_wire_config_t c = *cfg;
     (void)c;
+#ifdef TIDE_WIRE_HAVE_UDP
+    if (cfg->single_host) {
+        c.kind = "udp";
+        return tide_wire_udp_ops.open(&c, out);
+    }
+#endif
 #ifdef TIDE_WIRE_HAVE_ROCE
     if (tide_wire_roce_usable(cfg)) {
         c.kind = "roce";

@@ -88,6 +88,8 @@ typedef struct tide_wire_config {
     struct tide_sim_net *sim_net; /* sim only: the in-process network */
     tide_clock_t *clock;          /* NULL: tide_clock_mono */
     const char *faults;           /* NULL: TIDE_WIRE_FAULTS; "" none */
+    int single_host;              /* every peer is on this host: the automatic
+                                     rule takes udp over loopback */
 } tide_wire_config_t;
 
 struct tide_wire_ops {

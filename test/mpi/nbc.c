@@ -628,6 +628,58 @@ static void test_grequest(MPI_Comm comm)
     MPI_Comm_set_errhandler(comm, MPI_ERRORS_ARE_FATAL);
 }
 
+/* MPI_Cancel: a generalized request's cancel_fn runs (told whether it had
+ * completed); a nonblocking collective cannot be cancelled (MPI_ERR_REQUEST).
+ * A persistent request keeps its datatype: MPI_Start after MPI_Type_free. */
+static int cancelled_calls, cancelled_complete = -1;
+static int greq_cancel_count(void *extra, int complete)
+{
+    (void)extra;
+    cancelled_calls++;
+    cancelled_complete = complete;
+    return MPI_SUCCESS;
+}
+
+static void test_cancel_persistent(MPI_Comm comm)
+{
+    greq_state_t g = {0, 0, 7};
+    MPI_Request q;
+    cancelled_calls = 0, cancelled_complete = -1;
+    OK(MPI_Grequest_start(greq_query, greq_free, greq_cancel_count, &g, &q));
+    OK(MPI_Cancel(&q));
+    CHECK(cancelled_calls == 1 && cancelled_complete == 0, "cancel_fn calls %d complete %d",
+          cancelled_calls, cancelled_complete);
+    OK(MPI_Grequest_complete(q));
+    OK(MPI_Wait(&q, MPI_STATUS_IGNORE));
+    MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN);
+    OK(MPI_Ibarrier(comm, &q));
+    int rc = MPI_Cancel(&q), cls = MPI_SUCCESS;
+    MPI_Error_class(rc, &cls);
+    CHECK(cls == MPI_ERR_REQUEST, "cancelling an ibarrier gave class %d", cls);
+    OK(MPI_Wait(&q, MPI_STATUS_IGNORE));
+    MPI_Comm_set_errhandler(comm, MPI_ERRORS_ARE_FATAL);
+    /* persistent send/receive of every other int; the type is freed first */
+    MPI_Datatype vec;
+    OK(MPI_Type_vector(4, 1, 2, MPI_INT, &vec));
+    OK(MPI_Type_commit(&vec));
+    int out[8], in[8], to = (rank + 1) % size, from = (rank - 1 + size) % size;
+    MPI_Request pr[2];
+    OK(MPI_Send_init(out, 1, vec, to, 31, comm, &pr[0]));
+    OK(MPI_Recv_init(in, 1, vec, from, 31, comm, &pr[1]));
+    OK(MPI_Type_free(&vec));
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 8; i++)
+            out[i] = rank * 100 + round * 10 + i, in[i] = -1;
+        OK(MPI_Startall(2, pr));
+        OK(MPI_Waitall(2, pr, MPI_STATUSES_IGNORE));
+        for (int i = 0; i < 8; i++)
+            CHECK(in[i] == (i % 2 ? -1 : from * 100 + round * 10 + i),
+                  "persistent after Type_free round %d [%d]=%d", round, i, in[i]);
+    }
+    OK(MPI_Request_free(&pr[0]));
+    OK(MPI_Request_free(&pr[1]));
+}
+
 /* Intercommunicator collectives between the even (group 0) and odd
  * (group 1) ranks of MPI_COMM_WORLD: every value received comes from the
  * other group. */
@@ -886,6 +938,7 @@ int main(int argc, char **argv)
         test_derived(comm);
         test_errors(comm);
         test_grequest(comm);
+        test_cancel_persistent(comm);
     }
     rank = wr, size = ws, wsz = ws;
     test_inter();

@@ -85,22 +85,34 @@ static void test_ssend(void)
     }
 }
 
-/* An eager send completes while the receiver is not receiving. */
+/* An eager send completes while the receiver is not receiving: rank 1
+ * posts the receive only after rank 0 has told it (another tag) that its
+ * Send returned.  Load cannot make this fail; a Send that waited for the
+ * receive would leave rank 1 without the news for 20 s. */
 static void test_eager(void)
 {
     char b[64] = "eager";
+    int news = 0;
     if (rank == 0) {
-        double t0 = MPI_Wtime();
         MPI_Send(b, sizeof(b), MPI_CHAR, 1, 5, MPI_COMM_WORLD);
-        double sent = MPI_Wtime(), posted;
-        MPI_Recv(&posted, 1, MPI_DOUBLE, 1, 6, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-        CHECK(sent < posted, "eager Send waited for the receive (%.3f s)", sent - t0);
+        news = 1;
+        MPI_Send(&news, 1, MPI_INT, 1, 6, MPI_COMM_WORLD);
     } else if (rank == 1) {
-        usleep(500000);
-        double posted = MPI_Wtime();
+        MPI_Request r;
+        int got = 0;
+        MPI_Irecv(&news, 1, MPI_INT, 0, 6, MPI_COMM_WORLD, &r);
+        double t0 = MPI_Wtime();
+        while (!got && MPI_Wtime() - t0 < 20.0) {
+            MPI_Test(&r, &got, MPI_STATUS_IGNORE);
+            if (!got)
+                usleep(1000);
+        }
+        CHECK(got && news == 1, "eager Send waited for the receive (no news after %.1f s)",
+              MPI_Wtime() - t0);
         MPI_Recv(b, sizeof(b), MPI_CHAR, 0, 5, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
         CHECK(strcmp(b, "eager") == 0, "payload");
-        MPI_Send(&posted, 1, MPI_DOUBLE, 0, 6, MPI_COMM_WORLD);
+        if (!got)
+            MPI_Wait(&r, MPI_STATUS_IGNORE);
     }
 }
 
