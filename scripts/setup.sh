@@ -13,7 +13,7 @@ prefix=${TIDE_PREFIX:-$top/_install}
 jobs=${TIDE_JOBS:-$(nproc)}
 
 # Build and test dependencies (Debian package names).  Keep in sync with
-# doc/guide.md ("Building").
+# README.md ("Building by hand").
 packages=(
     build-essential autoconf automake libtool pkg-config
     libpmix-dev libhwloc-dev check libsubunit-dev libibverbs-dev
