@@ -221,6 +221,11 @@ int main(int argc, char **argv)
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     double arg = atof(argv[2]);
+    MPI_Barrier(MPI_COMM_WORLD); /* every rank is up and connected: the test may act */
+    if (rank == 0) {
+        printf("started\n");
+        fflush(stdout);
+    }
     int rc;
     if (!strcmp(argv[1], "transfer"))
         rc = do_transfer(arg);

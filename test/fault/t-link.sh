@@ -20,6 +20,16 @@ ip -n "$ns" link set lo up
 ip -n "$ns" link add ta type veth peer name tb
 ip -n "$ns" link set ta mtu 9000 up
 ip -n "$ns" link set tb mtu 9000 up
+# Wait (at most 60 s: start-up is slow on a loaded machine) until the job
+# printed "started" (all ranks initialised), then $1 more seconds.
+wait_started() {
+    for _ in $(seq 600); do
+        grep -q "^started" "$T/out" 2>/dev/null && { sleep "$1"; return 0; }
+        kill -0 "$job" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    fail "the job did not start in 60 s: $(cat "$T/out")"
+}
 mpirun_ns() {
     ip netns exec "$ns" "$MPIRUN" --timeout 100 -x TIDE_WIRE=eth -x TIDE_ETH_IF=ta,tb "$@"
 }
@@ -28,7 +38,7 @@ note "link down 3 s in the middle of a transfer"
 mpirun_ns -np 2 "$T/peerfail" transfer 8 >"$T/out" 2>&1 &
 job=$!
 tide_on_exit "kill $job"
-sleep 3
+wait_started 2
 ip -n "$ns" link set tb down
 sleep 3
 ip -n "$ns" link set tb up
@@ -42,7 +52,7 @@ for bound in 3 10; do
     mpirun_ns -np 2 -x TIDE_P2P_PEER_TIMEOUT=${bound}s "$T/peerfail" detect $((bound + 3)) \
         >"$T/out" 2>&1 &
     job=$!
-    sleep 2
+    wait_started 1
     ip -n "$ns" link set ta down
     wait $job || fail "failure not reported as MPI_ERR_PROC_FAILED in time: $(cat "$T/out")"
     ip -n "$ns" link set ta up
