@@ -10,6 +10,8 @@ elif [ -n "$TIDE_WRAPPER_GENERIC_COMPILER" ]; then
 fi
 cppflags="-I$includedir ${TIDE_CPPFLAGS:-}"
 ldflags="-L$libdir -Wl,-rpath,$libdir ${TIDE_LDFLAGS:-}"
+# A sanitized Tide (--enable-sanitizers): the same flags to compile and link.
+san="${TIDE_WRAPPER_SAN_FLAGS:-}"
 libs="-lmpi -pthread ${TIDE_LIBS:-}"
 
 usage() {
@@ -50,16 +52,16 @@ for a in "$@"; do
 done
 
 case "$show" in
-compile-flags) echo $cppflags $TIDE_WRAPPER_LANG_FLAGS; exit 0 ;;
-link-flags) echo $ldflags $libs; exit 0 ;;
-compile) echo $compiler $cppflags $TIDE_WRAPPER_LANG_FLAGS "$@"; exit 0 ;;
-link) echo $compiler $cppflags $TIDE_WRAPPER_LANG_FLAGS "$@" $ldflags $libs; exit 0 ;;
+compile-flags) echo $cppflags $san $TIDE_WRAPPER_LANG_FLAGS; exit 0 ;;
+link-flags) echo $san $ldflags $libs; exit 0 ;;
+compile) echo $compiler $cppflags $san $TIDE_WRAPPER_LANG_FLAGS "$@"; exit 0 ;;
+link) echo $compiler $cppflags $san $TIDE_WRAPPER_LANG_FLAGS "$@" $ldflags $libs; exit 0 ;;
 esac
 
 if [ "$link" = 1 ]; then
-    set -- $cppflags $TIDE_WRAPPER_LANG_FLAGS "$@" $ldflags $libs
+    set -- $cppflags $san $TIDE_WRAPPER_LANG_FLAGS "$@" $ldflags $libs
 else
-    set -- $cppflags $TIDE_WRAPPER_LANG_FLAGS "$@"
+    set -- $cppflags $san $TIDE_WRAPPER_LANG_FLAGS "$@"
 fi
 if [ "$show" = all ]; then
     echo $compiler "$@"
