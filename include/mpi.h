@@ -257,7 +257,18 @@ typedef struct MPI_Status {
 #define MPI_ERR_SESSION               60
 #define MPI_ERR_ERRHANDLER            61
 #define MPI_ERR_PROC_FAILED           62
-#define MPI_ERR_LASTCODE              63
+/* ---- process fault tolerance (ULFM's MPIX_ interface, as Open MPI
+ * ships it; src/mpi/ft.c, doc/reliability.md) ---- */
+#define MPI_ERR_PROC_FAILED_PENDING   63 /* ANY_SOURCE request interrupted, still pending */
+#define MPIX_ERR_PROC_FAILED          MPI_ERR_PROC_FAILED
+#define MPIX_ERR_PROC_FAILED_PENDING  MPI_ERR_PROC_FAILED_PENDING
+#define MPI_ERR_LASTCODE              64
+/* Acknowledge the failed processes of comm known now (receives from
+ * MPI_ANY_SOURCE proceed again); the group of the acknowledged ones. */
+int MPIX_Comm_failure_ack(MPI_Comm comm);
+int MPIX_Comm_failure_get_acked(MPI_Comm comm, MPI_Group *failedgrp);
+int PMPIX_Comm_failure_ack(MPI_Comm comm);
+int PMPIX_Comm_failure_get_acked(MPI_Comm comm, MPI_Group *failedgrp);
 
 /* ---- environment ------------------------------------------------------ */
 int MPI_Init(int *argc, char ***argv);

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "coll/coll.h"
 #include "mpi/comm_impl.h"
+#include "mpi/ft.h"
 #include "rte/rte.h"
 #include "util/log.h"
 
@@ -45,6 +46,7 @@ void tide_comm_init_predefined(void)
     tide_comm_init_one(&tide_comm_world, MPI_COMM_WORLD, tide_rte.rank, tide_rte.size, 0,
                        "MPI_COMM_WORLD");
     tide_comm_init_one(&tide_comm_self, MPI_COMM_SELF, 0, 1, 2, "MPI_COMM_SELF");
+    tide_ft_comm_register(&tide_comm_world);
 }
 
 tide_comm_t *tide_comm_get(MPI_Comm comm)
@@ -85,6 +87,7 @@ int tide_comm_register(tide_comm_t *c)
                     snprintf(c->name, sizeof(c->name), "communicator %d", c->handle);
                 __atomic_store_n(&chunk[i], c, __ATOMIC_RELEASE);
                 pthread_mutex_unlock(&tide_comm_lock);
+                tide_ft_comm_register(c); /* failure bookkeeping (ft.c) */
                 return MPI_SUCCESS;
             }
         }
@@ -108,6 +111,7 @@ void tide_comm_destroy(tide_comm_t *c)
         return;
     if (c->handle)
         tide_comm_unregister(c);
+    tide_ft_comm_forget(c);
     if (c->ctx >= 4)
         tide_ctx_release(c->ctx);
     tide_errh_unref(c->errhandler);

@@ -77,6 +77,9 @@ static const char *const tide_mpi_err_strings[MPI_ERR_LASTCODE] = {
     [MPI_ERR_SESSION] = "MPI_ERR_SESSION: invalid session handle",
     [MPI_ERR_ERRHANDLER] = "MPI_ERR_ERRHANDLER: invalid error handler",
     [MPI_ERR_PROC_FAILED] = "MPI_ERR_PROC_FAILED: a peer process has failed",
+    [MPI_ERR_PROC_FAILED_PENDING] = "MPI_ERR_PROC_FAILED_PENDING: a process that could have "
+                                    "matched this MPI_ANY_SOURCE receive has failed (the request "
+                                    "is still pending)",
 };
 
 static const char *const tide_mpit_err_strings[] = {

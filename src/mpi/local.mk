@@ -8,6 +8,7 @@ libmpi_la_SOURCES = \
 	src/mpi/comm_impl.h src/mpi/comm_ctx.c src/mpi/comm_create.c src/mpi/group.c \
 	src/mpi/attr.c src/mpi/errhandler.c src/mpi/info.c \
 	src/mpi/errors.c \
+	src/mpi/ft.h src/mpi/ft.c \
 	src/mpi/datatype.c \
 	src/mpi/dtype.h \
 	src/mpi/dtype.c \

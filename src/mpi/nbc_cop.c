@@ -53,6 +53,11 @@ int tide_coll_fail(const char *fn, MPI_Comm comm, int rc)
     if (rc == -ENOMEM)
         return tide_mpi_error(comm, fn, MPI_ERR_NO_MEM,
                               "out of memory for the collective's temporary buffers");
+    if (rc == -ECONNRESET || rc == -ETIMEDOUT || rc == -EPIPE) /* src/p2p/fail.c */
+        return tide_mpi_error(comm, fn, MPI_ERR_PROC_FAILED,
+                              "a process of the communicator has failed (%s): its collectives "
+                              "fail from now on",
+                              strerror(-rc));
     if (rc < 0)
         return tide_mpi_error(comm, fn, MPI_ERR_OTHER, "point-to-point failed (%s)", strerror(-rc));
     return tide_mpi_error(comm, fn, rc,

@@ -3,6 +3,7 @@
  * the calling thread, which drives progress while it waits. */
 #include "config.h"
 #include "mpi/dtype.h"
+#include "mpi/ft.h"
 #include "mpi/mpi_impl.h"
 #include "p2p/p2p.h"
 
@@ -233,11 +234,16 @@ TIDE_MPI_WEAK(MPI_Irecv);
 
 static int tide_recv_wait(const char *fn, MPI_Comm comm, MPI_Request req, MPI_Status *status)
 {
-    int rc = tide_mpi_wait_one(&req, status);
+    int rc = tide_mpi_wait_blocking(&req, status);
     if (rc == MPI_ERR_TRUNCATE)
         return tide_mpi_error(comm, fn, rc,
                               "the message was longer than the receive buffer (it was consumed; "
                               "status holds what was received)");
+    if (rc == MPI_ERR_PROC_FAILED)
+        return tide_mpi_error(comm, fn, rc,
+                              "a process that could send the message has failed (a receive from "
+                              "MPI_ANY_SOURCE stops while a failure is not acknowledged with "
+                              "MPIX_Comm_failure_ack)");
     return rc ? tide_mpi_error(comm, fn, rc, "the receive failed") : MPI_SUCCESS;
 }
 
@@ -364,6 +370,16 @@ static void tide_status_from_probe(MPI_Status *st, const tide_p2p_status_t *ps)
     st->tide_count = (MPI_Count)ps->bytes;
 }
 
+/* A probe with nothing to find fails (ULFM) when its source -- or, for
+ * MPI_ANY_SOURCE, an unacknowledged member of the communicator -- has
+ * failed. */
+static int tide_probe_failed(const tide_comm_t *c, int src)
+{
+    if (src == TIDE_P2P_ANY_SOURCE)
+        return tide_ft_anysrc_blocked(c->ctx);
+    return tide_p2p_proc_dead(tide_comm_proc(c, src));
+}
+
 static int tide_probe(const char *fn, int source, int tag, MPI_Comm comm, int *flag,
                       MPI_Message *message, MPI_Status *status, int blocking)
 {
@@ -387,10 +403,17 @@ static int tide_probe(const char *fn, int source, int tag, MPI_Comm comm, int *f
     int tg = tag == MPI_ANY_TAG ? TIDE_P2P_ANY_TAG : tag;
     tide_p2p_status_t ps;
     tide_p2p_msg_t *m = NULL;
+    uint64_t epoch = 0;
     for (;;) {
         tide_p2p_progress();
         if (tide_p2p_iprobe(src, c->ctx, tg, message != NULL, &ps, &m))
             break;
+        if (tide_ft_changed(&epoch) && tide_probe_failed(c, src))
+            return tide_mpi_error(
+                comm, fn, MPI_ERR_PROC_FAILED, "no message has arrived and %s has failed",
+                src == TIDE_P2P_ANY_SOURCE ? "a process of the communicator (not acknowledged with "
+                                             "MPIX_Comm_failure_ack)"
+                                           : "the source");
         if (!blocking) {
             *flag = 0;
             if (message)

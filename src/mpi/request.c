@@ -1,10 +1,17 @@
 /* Requests (MPI 4.1 section 3.7): the handle table, completion
  * (Wait/Test and their -all/-any/-some forms), Request_free,
  * Request_get_status and persistent requests' Start/Startall.  Waiting
- * drives the point-to-point progress engine on the calling thread. */
+ * drives the point-to-point progress engine on the calling thread.
+ * Process failures (ft.c, ULFM): a receive from MPI_ANY_SOURCE still
+ * waiting for a match while its communicator has an unacknowledged failed
+ * member is interrupted -- Wait/Test return MPI_ERR_PROC_FAILED_PENDING
+ * and leave it pending, a blocking receive withdraws it and returns
+ * MPI_ERR_PROC_FAILED.  Collectives need nothing here: the point-to-point
+ * layer fails their transfers once the context is revoked. */
 #include "config.h"
 #include "coll/sched.h"
 #include "mpi/dtype.h"
+#include "mpi/ft.h"
 #include "mpi/mpi_impl.h"
 #include "p2p/p2p.h"
 
@@ -119,6 +126,17 @@ static int tide_mpi_req_is_done(const tide_mpi_req_t *r)
     if (r->kind == TIDE_MPI_REQ_GREQ)
         return tide_greq_done(r);
     return r->kind == TIDE_MPI_REQ_DONE || (r->p2p && tide_p2p_req_done(r->p2p));
+}
+
+/* A receive from MPI_ANY_SOURCE that a process failure interrupts: still
+ * posted (no message matched it yet) and its communicator has a failed
+ * member the program has not acknowledged.  Callers ask only after a
+ * failure has been marked (tide_ft_changed). */
+static int tide_mpi_req_interrupted(const tide_mpi_req_t *r)
+{
+    const tide_p2p_req_t *p = r->p2p;
+    return r->kind == TIDE_MPI_REQ_RECV && p && p->peer == TIDE_P2P_ANY_SOURCE &&
+           !tide_p2p_req_done(p) && tide_ft_anysrc_blocked(p->ctx) && tide_p2p_recv_posted(p);
 }
 
 /* Fill status from a completed request; return its error class.  The
@@ -252,7 +270,10 @@ int tide_mpi_test_one(MPI_Request *h, int *flag, MPI_Status *st)
     if (!tide_mpi_req_is_done(r)) {
         tide_coll_progress();
         if (!tide_mpi_req_is_done(r)) {
+            uint64_t epoch = 0;
             *flag = 0;
+            if (tide_ft_changed(&epoch) && tide_mpi_req_interrupted(r))
+                return MPI_ERR_PROC_FAILED_PENDING;
             return MPI_SUCCESS;
         }
     }
@@ -270,9 +291,31 @@ int tide_mpi_wait_one(MPI_Request *h, MPI_Status *st)
     if (!r)
         return MPI_ERR_REQUEST;
     int spins = 0;
-    while (!tide_mpi_req_is_done(r))
+    uint64_t epoch = 0;
+    while (!tide_mpi_req_is_done(r)) {
+        if (tide_ft_changed(&epoch) && tide_mpi_req_interrupted(r))
+            return MPI_ERR_PROC_FAILED_PENDING; /* still pending (ULFM) */
         tide_mpi_progress_wait(&spins);
+    }
     return tide_mpi_req_finish(h, r, st);
+}
+
+int tide_mpi_wait_blocking(MPI_Request *h, MPI_Status *st)
+{
+    for (;;) {
+        int rc = tide_mpi_wait_one(h, st);
+        if (rc != MPI_ERR_PROC_FAILED_PENDING)
+            return rc;
+        /* A blocking receive does not stay pending: withdraw it, unless a
+         * message matched it meanwhile (then it completes normally). */
+        tide_mpi_req_t *r = tide_mpi_req_get(*h);
+        if (tide_p2p_cancel(r->p2p)) {
+            tide_mpi_req_release(r);
+            *h = MPI_REQUEST_NULL;
+            tide_mpi_status_empty(st);
+            return MPI_ERR_PROC_FAILED;
+        }
+    }
 }
 
 /* Report the error of a single-completion call through the handler of the
@@ -288,6 +331,14 @@ static int tide_mpi_req_error(const char *fn, MPI_Comm comm, int err, MPI_Reques
         return tide_mpi_error(comm, fn, err,
                               "the message was longer than the receive buffer (it was "
                               "consumed; status holds what was received)");
+    if (err == MPI_ERR_PROC_FAILED_PENDING)
+        return tide_mpi_error(comm, fn, err,
+                              "a process of the communicator failed while this MPI_ANY_SOURCE "
+                              "receive (request %d) waited; it is still pending: "
+                              "MPIX_Comm_failure_ack lets it wait again",
+                              (int)h);
+    if (err == MPI_ERR_PROC_FAILED)
+        return tide_mpi_error(comm, fn, err, "a process the operation involves has failed");
     return tide_mpi_error(comm, fn, err, "the operation failed");
 }
 
@@ -397,15 +448,15 @@ TIDE_MPI_WEAK(MPI_Testall);
  * MPI_UNDEFINED when no request is active. */
 static int tide_mpi_find_done(int count, MPI_Request *reqs, int start)
 {
-    int active = 0;
+    int active = 0, failures = tide_p2p_fail_epoch() != 0;
     for (int k = 0; k < count; k++) {
         int i = (start + k) % count;
         tide_mpi_req_t *r = tide_mpi_req_get(reqs[i]);
         if (!r || (r->persistent && !r->active))
             continue;
         active = 1;
-        if (tide_mpi_req_is_done(r))
-            return i;
+        if (tide_mpi_req_is_done(r) || (failures && tide_mpi_req_interrupted(r)))
+            return i; /* an interrupted one reports MPI_ERR_PROC_FAILED_PENDING */
     }
     return active ? -1 : MPI_UNDEFINED;
 }
@@ -443,7 +494,10 @@ static int tide_mpi_any(const char *fn, int count, MPI_Request *reqs, int *index
     tide_mpi_req_t *r = tide_mpi_req_get(reqs[i]);
     MPI_Comm comm = r->comm;
     MPI_Request h = reqs[i];
-    return tide_mpi_req_error(fn, comm, tide_mpi_wait_one(&reqs[i], status), h);
+    int err = tide_mpi_wait_one(&reqs[i], status);
+    if (err == MPI_ERR_PROC_FAILED_PENDING && flag)
+        *flag = 0; /* as MPI_Test: not complete */
+    return tide_mpi_req_error(fn, comm, err, h);
 }
 
 int PMPI_Waitany(int count, MPI_Request array_of_requests[], int *index, MPI_Status *status)
@@ -471,14 +525,15 @@ static int tide_mpi_some(const char *fn, int incount, MPI_Request *reqs, int *ou
         return rc;
     int spins = 0;
     for (;;) {
-        int n = 0, active = 0, any_err = 0;
+        int n = 0, active = 0, any_err = 0, failures = tide_p2p_fail_epoch() != 0;
         MPI_Comm comm = MPI_COMM_NULL;
         for (int i = 0; i < incount; i++) {
             tide_mpi_req_t *r = tide_mpi_req_get(reqs[i]);
             if (!r || (r->persistent && !r->active))
                 continue;
             active = 1;
-            if (!tide_mpi_req_is_done(r))
+            /* an interrupted receive is reported (MPI_ERR_PROC_FAILED_PENDING), not freed */
+            if (!tide_mpi_req_is_done(r) && !(failures && tide_mpi_req_interrupted(r)))
                 continue;
             comm = r->comm;
             MPI_Status *st = tide_mpi_status_at(sts, n);

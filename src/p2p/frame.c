@@ -24,7 +24,8 @@ int tide_p2p_frame_check(const tide_p2p_frame_t *h, uint64_t eager_limit, const 
     case TIDE_P2P_F_RTS:
     case TIDE_P2P_F_CTS:
     case TIDE_P2P_F_DATA:
-    case TIDE_P2P_F_ACK: return 0;
+    case TIDE_P2P_F_ACK:
+    case TIDE_P2P_F_FAILED: return 0;
     default: *why = "unknown frame kind"; return -EPROTO;
     }
 }

@@ -9,12 +9,13 @@
 #include <stdint.h>
 
 enum {
-    TIDE_P2P_F_HELLO = 1, /* id: sender's process number */
-    TIDE_P2P_F_EAGER = 2, /* envelope, len; id: sender request for SYNC, else 0 */
-    TIDE_P2P_F_RTS = 3,   /* envelope, len: message length; id: sender request */
-    TIDE_P2P_F_CTS = 4,   /* id: sender request; id2: receiver request; len: bytes wanted */
-    TIDE_P2P_F_DATA = 5,  /* id2: receiver request; off; len: chunk length */
-    TIDE_P2P_F_ACK = 6,   /* id: sender request of a matched synchronous eager send */
+    TIDE_P2P_F_HELLO = 1,  /* id: sender's process number */
+    TIDE_P2P_F_EAGER = 2,  /* envelope, len; id: sender request for SYNC, else 0 */
+    TIDE_P2P_F_RTS = 3,    /* envelope, len: message length; id: sender request */
+    TIDE_P2P_F_CTS = 4,    /* id: sender request; id2: receiver request; len: bytes wanted */
+    TIDE_P2P_F_DATA = 5,   /* id2: receiver request; off; len: chunk length */
+    TIDE_P2P_F_ACK = 6,    /* id: sender request of a matched synchronous eager send */
+    TIDE_P2P_F_FAILED = 7, /* id: a process the sender found failed (fail.c) */
 };
 #define TIDE_P2P_FLAG_SYNC 0x1
 #define TIDE_P2P_MAGIC     0x7d

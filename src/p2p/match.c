@@ -70,6 +70,11 @@ tide_p2p_queues_t *tide_p2p_queues(uint32_t ctx)
     return q;
 }
 
+tide_p2p_queues_t *tide_p2p_queues_find(uint32_t ctx)
+{
+    return tide_hash_get(&tide_p2p_ctx_table, ctx);
+}
+
 /* The queues of one source, made on first use (NULL: out of memory). */
 static tide_p2p_srcq_t *tide_p2p_srcq(tide_p2p_queues_t *q, int src, int create)
 {
@@ -183,6 +188,26 @@ void tide_p2p_match_fail_proc(int proc, int err)
         while (tide_hash_next(&q->bysrc, &it2, NULL, &sv))
             tide_p2p_fail_posted(&((tide_p2p_srcq_t *)sv)->posted, proc, err);
     }
+}
+
+/* Complete every receive of a posted queue with err. */
+static void tide_p2p_fail_list(tide_list_t *list, int err)
+{
+    tide_list_t *n;
+    while ((n = tide_list_pop_front(list))) {
+        tide_p2p_req_t *r = tide_container_of(n, tide_p2p_req_t, link);
+        r->status.error = err;
+        tide_p2p_req_complete(r);
+    }
+}
+
+void tide_p2p_match_fail_all(tide_p2p_queues_t *q, int err)
+{
+    size_t it = 0;
+    void *sv;
+    tide_p2p_fail_list(&q->posted_any, err);
+    while (tide_hash_next(&q->bysrc, &it, NULL, &sv))
+        tide_p2p_fail_list(&((tide_p2p_srcq_t *)sv)->posted, err);
 }
 
 tide_p2p_msg_t *tide_p2p_match_unexpected(tide_p2p_queues_t *q, int src, int tag, int remove)

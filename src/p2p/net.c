@@ -491,11 +491,53 @@ static void tide_p2p_peer_fail(tide_p2p_peer_t *p, int err)
 }
 
 /* Processes reported gone from another thread (the runtime's event
- * handler), applied by the next progress.  Kept for the life of the
- * process: a late event must never touch freed memory. */
+ * handler) or by a peer's notice, applied by the next progress; and the
+ * processes marked failed (read without the lock).  Kept for the life of
+ * the process: a late event must never touch freed memory. */
 static int *tide_p2p_dead_note;
+static int *tide_p2p_dead_mark;
 static int tide_p2p_dead_nprocs;
 static int tide_p2p_dead_any;
+static uint64_t tide_p2p_dead_epoch; /* processes marked failed so far */
+
+TIDE_PARAM_DEFINE(p2p_failure_events, TIDE_PARAM_BOOL, "P2P_FAILURE_EVENTS", "1",
+                  "Act on the runtime's process-failure events (PMIx, mpirun "
+                  "--enable-recovery); 0: only on this process's own detection "
+                  "(TIDE_P2P_PEER_TIMEOUT) and its peers' failure notices");
+
+int tide_p2p_proc_dead(int proc)
+{
+    int *mark = __atomic_load_n(&tide_p2p_dead_mark, __ATOMIC_ACQUIRE);
+    return mark && proc >= 0 && proc < tide_p2p_dead_nprocs &&
+           __atomic_load_n(&mark[proc], __ATOMIC_ACQUIRE);
+}
+
+uint64_t tide_p2p_fail_epoch(void)
+{
+    return __atomic_load_n(&tide_p2p_dead_epoch, __ATOMIC_ACQUIRE);
+}
+
+static void tide_p2p_queue_ctrl(int proc, int kind, uint64_t id, uint64_t id2, uint64_t len,
+                                int pump);
+
+/* Tell every other live process of the job that proc failed (a FAILED
+ * frame), so that those which never talked to it -- and so would never
+ * time it out -- fail their collectives too.  Only for failures this
+ * process found itself: the runtime's event reaches everyone anyway, and
+ * a notice is not passed on (one hop from the detector). */
+static void tide_p2p_notify_failed(int proc)
+{
+    int sent = 0;
+    for (int i = 0; i < net.nprocs; i++) {
+        if (i == net.my_proc || i == proc || tide_p2p_proc_dead(i))
+            continue;
+        /* queued only: the next progress writes it (no failure of another
+         * peer from inside this one's) */
+        tide_p2p_queue_ctrl(i, TIDE_P2P_F_FAILED, (uint64_t)proc, 0, 0, 0);
+        sent++;
+    }
+    tide_info("told %d processes that process %d failed", sent, proc);
+}
 
 /* Receives waiting for DATA from process proc fail with err. */
 static void tide_p2p_fail_rreqs(int proc, int err)
@@ -537,17 +579,22 @@ static void tide_p2p_fail_input(tide_p2p_peer_t *p, int err)
     }
 }
 
-/* Process p is gone (its stream failed, or the runtime said so): every
- * pending and later operation with it completes with err, which the MPI
- * layer reports as MPI_ERR_PROC_FAILED.  Messages it sent that arrived
- * whole stay receivable. */
-static void tide_p2p_proc_fail(tide_p2p_peer_t *p, int err)
+/* Process p is gone (its stream failed; or, told, the runtime or a peer
+ * said so): every pending and later operation with it completes with err,
+ * which the MPI layer reports as MPI_ERR_PROC_FAILED, and the collective
+ * contexts of its communicators are revoked (fail.c).  Messages it sent
+ * that arrived whole stay receivable. */
+static void tide_p2p_proc_fail_how(tide_p2p_peer_t *p, int err, int told)
 {
     if (p->failed)
         return;
-    tide_error("process %d is gone (%s): operations with it fail", p->proc, strerror(-err));
+    tide_error("process %d is gone (%s): operations with it fail", p->proc,
+               told ? "reported by the runtime or a peer" : strerror(-err));
     p->failed = err;
     net.nfailed++;
+    if (tide_p2p_dead_mark)
+        __atomic_store_n(&tide_p2p_dead_mark[p->proc], 1, __ATOMIC_RELEASE);
+    __atomic_add_fetch(&tide_p2p_dead_epoch, 1, __ATOMIC_ACQ_REL);
     p->out_error = err; /* logged above */
     tide_p2p_peer_fail(p, err);
     if (!tide_list_empty(&p->active))
@@ -559,15 +606,29 @@ static void tide_p2p_proc_fail(tide_p2p_peer_t *p, int err)
     tide_p2p_fail_input(p, err);
     tide_p2p_fail_rreqs(p->proc, err);
     tide_p2p_match_fail_proc(p->proc, err);
+    tide_p2p_groups_proc_failed(p->proc, err);
+    if (!told)
+        tide_p2p_notify_failed(p->proc);
 }
 
-void tide_p2p_proc_failed(int proc)
+static void tide_p2p_proc_fail(tide_p2p_peer_t *p, int err)
+{
+    tide_p2p_proc_fail_how(p, err, 0);
+}
+
+static void tide_p2p_note_dead(int proc)
 {
     int *note = __atomic_load_n(&tide_p2p_dead_note, __ATOMIC_ACQUIRE);
     if (!note || proc < 0 || proc >= tide_p2p_dead_nprocs)
         return;
     __atomic_store_n(&note[proc], 1, __ATOMIC_RELEASE);
     __atomic_store_n(&tide_p2p_dead_any, 1, __ATOMIC_RELEASE);
+}
+
+void tide_p2p_proc_failed(int proc)
+{
+    if (tide_param_int(&tide_param_p2p_failure_events))
+        tide_p2p_note_dead(proc);
 }
 
 /* Streams that died while idle (keepalive) and failures the runtime
@@ -582,8 +643,8 @@ static void tide_p2p_check_peers(void)
     for (int i = 0; i < net.nprocs; i++) {
         if (notes && __atomic_exchange_n(&tide_p2p_dead_note[i], 0, __ATOMIC_ACQ_REL)) {
             tide_p2p_peer_t *p = tide_p2p_peer_get(i);
-            if (p)
-                tide_p2p_proc_fail(p, -ECONNRESET);
+            if (p && i != net.my_proc)
+                tide_p2p_proc_fail_how(p, -ECONNRESET, 1);
             continue;
         }
         tide_p2p_peer_t *p = net.peers[i];
@@ -719,7 +780,9 @@ int tide_p2p_net_send(tide_p2p_req_t *s)
     return 0;
 }
 
-static void tide_p2p_send_ctrl(int proc, int kind, uint64_t id, uint64_t id2, uint64_t len)
+/* Queue a control frame; with pump, start writing it now. */
+static void tide_p2p_queue_ctrl(int proc, int kind, uint64_t id, uint64_t id2, uint64_t len,
+                                int pump)
 {
     tide_p2p_peer_t *p = tide_p2p_peer_get(proc);
     tide_p2p_out_t *o = p ? tide_p2p_out_alloc() : NULL;
@@ -733,8 +796,13 @@ static void tide_p2p_send_ctrl(int proc, int kind, uint64_t id, uint64_t id2, ui
     o->hdr.len = len;
     if (tide_p2p_enqueue(p, o))
         tide_p2p_out_free(o);
-    else
+    else if (pump)
         tide_p2p_pump_out(p);
+}
+
+static void tide_p2p_send_ctrl(int proc, int kind, uint64_t id, uint64_t id2, uint64_t len)
+{
+    tide_p2p_queue_ctrl(proc, kind, id, id2, len, 1);
 }
 
 /* A receive matched a remote RTS: register it for DATA and answer CTS. */
@@ -767,6 +835,14 @@ void tide_p2p_net_rts_matched(tide_p2p_msg_t *m, tide_p2p_req_t *r)
 void tide_p2p_net_ack_matched(tide_p2p_msg_t *m)
 {
     tide_p2p_send_ctrl(m->src_proc, TIDE_P2P_F_ACK, m->sid, 0, 0);
+}
+
+void tide_p2p_net_rts_refuse(tide_p2p_msg_t *m)
+{
+    tide_p2p_peer_t *p = tide_p2p_peer_get(m->src_proc);
+    if (p && !p->failed)
+        tide_p2p_send_ctrl(m->src_proc, TIDE_P2P_F_CTS, m->sid, 0, 0);
+    free(m);
 }
 
 /* ---- input --------------------------------------------------------------- */
@@ -923,6 +999,14 @@ static int tide_p2p_in_frame(tide_p2p_peer_t *p)
         tide_p2p_req_complete(s);
         return 0;
     }
+    case TIDE_P2P_F_FAILED: /* a peer's notice: applied by the next check */
+        if (h->id >= (uint64_t)net.nprocs)
+            return tide_p2p_bad_frame(p, "failure notice about no process of the job");
+        if (h->id != (uint64_t)net.my_proc && !tide_p2p_proc_dead((int)h->id)) {
+            tide_warn("process %d says process %d failed", p->proc, (int)h->id);
+            tide_p2p_note_dead((int)h->id);
+        }
+        return 0;
     default: return tide_p2p_bad_frame(p, "unknown frame kind");
     }
 }
@@ -1220,7 +1304,13 @@ int tide_p2p_net_init(int my_proc, int nprocs, const tide_p2p_rte_ops_t *rte)
         int *note = calloc((size_t)nprocs, sizeof(*note));
         if (!note)
             return -ENOMEM;
+        int *mark = calloc((size_t)nprocs, sizeof(*mark));
+        if (!mark) {
+            free(note);
+            return -ENOMEM;
+        }
         tide_p2p_dead_nprocs = nprocs;
+        __atomic_store_n(&tide_p2p_dead_mark, mark, __ATOMIC_RELEASE);
         __atomic_store_n(&tide_p2p_dead_note, note, __ATOMIC_RELEASE);
     }
     tide_wire_config_t cfg = {0};

@@ -57,6 +57,7 @@ void tide_p2p_finalize(void)
     pthread_mutex_lock(&tide_p2p_lock);
     tide_p2p_net_finalize();
     tide_p2p_match_fini();
+    tide_p2p_groups_fini();
     while (tide_p2p_req_freelist) {
         tide_p2p_req_t *r = tide_p2p_req_freelist;
         tide_p2p_req_freelist = (tide_p2p_req_t *)r->link.next;
@@ -142,13 +143,36 @@ static void tide_p2p_deliver(tide_p2p_msg_t *m, tide_p2p_req_t *r)
     tide_p2p_req_complete(r);
 }
 
+void tide_p2p_msg_discard(tide_p2p_msg_t *m, int err)
+{
+    if (m->rts) {
+        tide_p2p_net_rts_refuse(m);
+        return;
+    }
+    if (m->ack_on_match)
+        tide_p2p_net_ack_matched(m);
+    if (m->sreq) { /* our own send on the context */
+        m->sreq->msg = NULL;
+        m->sreq->status.error = err;
+        tide_p2p_req_complete(m->sreq);
+    }
+    if (m->owns_data)
+        free(m->data);
+    free(m);
+}
+
 /* A message for context ctx from rank src arrives (self path; the network
- * path calls this too once the payload is local).  Lock held. */
+ * path calls this too once the payload is local).  Lock held.  On a
+ * revoked context (fail.c) it is consumed and dropped. */
 static int tide_p2p_arrive(tide_p2p_msg_t *m)
 {
     tide_p2p_queues_t *q = tide_p2p_queues(m->ctx);
     if (!q)
         return -ENOMEM;
+    if (__builtin_expect(q->revoked != 0, 0)) {
+        tide_p2p_msg_discard(m, q->revoked);
+        return 0;
+    }
     tide_p2p_req_t *r = tide_p2p_match_posted(q, m->src, m->tag);
     if (r)
         tide_p2p_deliver(m, r);
@@ -235,7 +259,12 @@ static inline int tide_p2p_isend_lay(const void *buf, uint64_t bytes, tide_p2p_l
         s->lay = lay;
         s->lay_count = count;
     }
-    if (dest_proc == tide_p2p_my_proc) {
+    tide_p2p_queues_t *q = tide_p2p_nrevoked ? tide_p2p_queues_find(ctx) : NULL;
+    if (__builtin_expect(q && q->revoked, 0)) { /* fails at once (fail.c) */
+        s->status.error = q->revoked;
+        tide_p2p_req_complete(s);
+        rc = 0;
+    } else if (dest_proc == tide_p2p_my_proc) {
         rc = tide_p2p_self_send(s, buf);
     } else {
         rc = tide_p2p_net_send(s);
@@ -289,9 +318,12 @@ static inline int tide_p2p_irecv_lay(void *buf, uint64_t capacity, tide_p2p_layo
             r->lay = lay;
             r->lay_count = count;
         }
-        tide_p2p_msg_t *m = tide_p2p_match_unexpected(q, src, tag, 1);
+        tide_p2p_msg_t *m = q->revoked ? NULL : tide_p2p_match_unexpected(q, src, tag, 1);
         rc = 0;
-        if (m)
+        if (__builtin_expect(q->revoked != 0, 0)) { /* fails at once (fail.c) */
+            r->status.error = q->revoked;
+            tide_p2p_req_complete(r);
+        } else if (m)
             tide_p2p_deliver(m, r);
         else if (tide_p2p_queue_posted(q, r) != 0) {
             r->link.next = (tide_list_t *)tide_p2p_req_freelist;
@@ -376,13 +408,22 @@ int tide_p2p_mrecv_nc(tide_p2p_msg_t *m, void *buf, tide_p2p_layout_t *lay, uint
     return tide_p2p_mrecv_lay(m, buf, count * lay->size, lay, count, out);
 }
 
+int tide_p2p_recv_posted(const tide_p2p_req_t *r)
+{
+    pthread_mutex_lock(&tide_p2p_lock);
+    int posted = !tide_p2p_req_done(r) && !tide_list_empty(&r->link);
+    pthread_mutex_unlock(&tide_p2p_lock);
+    return posted;
+}
+
 int tide_p2p_cancel(tide_p2p_req_t *r)
 {
     int cancelled = 0;
     pthread_mutex_lock(&tide_p2p_lock);
     if (tide_p2p_req_done(r)) {
         /* too late: it completed normally */
-    } else if (r->kind == TIDE_P2P_REQ_RECV) {
+    } else if (r->kind == TIDE_P2P_REQ_RECV && !tide_list_empty(&r->link)) {
+        /* still posted; a matched one is being filled and must finish */
         tide_list_del(&r->link);
         cancelled = 1;
     } else if (r->msg && !r->msg->claimed) {

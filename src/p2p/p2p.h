@@ -235,6 +235,26 @@ void tide_p2p_proc_failed(int proc);
  * once if it already is and no message from it is waiting. */
 void tide_p2p_recv_set_proc(tide_p2p_req_t *r, int proc);
 
+/* Process failure beyond the named peer (fail.c, doc/reliability.md).
+ * The MPI layer registers each communicator's processes (procs NULL: the
+ * identity 0..n-1) on its point-to-point context ctx; once a member is
+ * marked failed, the collective context ctx + 1 is revoked: its pending
+ * and later operations fail (-ECONNRESET), what arrives on it is dropped.
+ * group_set returns 0 or -ENOMEM; group_clear (the communicator is freed)
+ * forgets the group and un-revokes ctx + 1 for the next owner of the id.
+ * group_failed: members of the group known failed, their processes
+ * written to procs (up to max; procs may be NULL). */
+int tide_p2p_group_set(uint32_t ctx, const int *procs, int n);
+void tide_p2p_group_clear(uint32_t ctx);
+int tide_p2p_group_failed(uint32_t ctx, int *procs, int max);
+/* Processes marked failed so far by this process (only grows): callers
+ * waiting in a loop look again only when it has changed. */
+uint64_t tide_p2p_fail_epoch(void);
+/* 1 if process proc is marked failed; safe without the lock. */
+int tide_p2p_proc_dead(int proc);
+/* 1 while a receive waits in the posted queue (no message matched it). */
+int tide_p2p_recv_posted(const tide_p2p_req_t *r);
+
 /* The largest message sent eagerly (TIDE_EAGER_LIMIT). */
 uint64_t tide_p2p_eager_limit(void);
 
