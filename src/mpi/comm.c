@@ -118,6 +118,7 @@ void tide_comm_destroy(tide_comm_t *c)
     if (c->info != MPI_INFO_NULL)
         tide_info_free_internal(c->info);
     tide_comm_destroy(c->local);
+    tide_topo_unref(c->topo);
     free(c->owned);
     free(c);
 }
@@ -326,6 +327,7 @@ static int tide_comm_dup_common(const char *fn, tide_comm_t *c, MPI_Info info_in
         return tide_mpi_error(c->handle, fn, rc, "could not duplicate %s", c->name);
     }
     tide_comm_inherit(n, c);
+    n->topo = tide_topo_ref(c->topo); /* MPI 4.1 section 7.4.2: the topology too */
     *out = n->handle;
     return MPI_SUCCESS;
 }

@@ -55,6 +55,7 @@ extern tide_mpi_global_t tide_mpi;
 #define TIDE_COMM_TAG_CGROUP  0x60000000 /* | (tag & 0x1fffffff): MPI_Comm_create_group */
 
 struct tide_attr;
+struct tide_topo;
 
 typedef struct tide_comm {
     MPI_Comm handle;
@@ -74,6 +75,7 @@ typedef struct tide_comm {
     MPI_Info info;           /* hints given by MPI_Comm_set_info (MPI_INFO_NULL: none) */
     int named;               /* name set by the user (or predefined) */
     uint32_t nbc_seq;        /* nonblocking collectives started (their tags; coll.c) */
+    struct tide_topo *topo;  /* process topology (topo.c; shared by duplicates), or NULL */
 } tide_comm_t;
 
 /* NULL if the handle names no live communicator. */
@@ -103,6 +105,10 @@ static inline int tide_comm_local_proc(const tide_comm_t *c, int r)
     const int *p = c->is_inter ? c->local_procs : c->procs;
     return p ? p[r] : (c->local_size == 1 ? c->self_proc : r);
 }
+
+/* ---- process topologies (topo.c): a reference more, one less ---- */
+struct tide_topo *tide_topo_ref(struct tide_topo *t);
+void tide_topo_unref(struct tide_topo *t);
 
 /* ---- attributes (attr.c) ---- */
 /* Copy c's attributes to the new communicator n (Comm_dup); delete them all
