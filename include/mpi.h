@@ -116,13 +116,17 @@ typedef struct MPI_Status {
 #define MPI_C_COMPLEX             MPI_C_FLOAT_COMPLEX
 #define MPI_C_DOUBLE_COMPLEX      TIDE_DT_BASIC(16, 31)
 #define MPI_C_LONG_DOUBLE_COMPLEX TIDE_DT_BASIC(32, 32)
-/* pair types for MPI_MAXLOC/MPI_MINLOC: sizes as C lays out {value; int} */
-#define MPI_FLOAT_INT       TIDE_DT_BASIC(8, 33)
-#define MPI_DOUBLE_INT      TIDE_DT_BASIC(16, 34)
-#define MPI_LONG_INT        TIDE_DT_BASIC(16, 35)
-#define MPI_2INT            TIDE_DT_BASIC(8, 36)
-#define MPI_SHORT_INT       TIDE_DT_BASIC(8, 37)
-#define MPI_LONG_DOUBLE_INT TIDE_DT_BASIC(32, 38)
+/* Pair types for MPI_MAXLOC/MPI_MINLOC, {value; int} as C lays them out:
+ * 0x4c01SSII, SS the size of the data (MPI_DOUBLE_INT: 12), the extent the
+ * C struct's (16).  Not contiguous in general, so outside the basic types'
+ * 0x4c00 range: the library handles them as predefined structured types. */
+#define TIDE_DT_PAIR(size, idx) ((MPI_Datatype)(0x4c010000 | ((size) << 8) | (idx)))
+#define MPI_FLOAT_INT           TIDE_DT_PAIR(8, 33)
+#define MPI_DOUBLE_INT          TIDE_DT_PAIR(12, 34)
+#define MPI_LONG_INT            TIDE_DT_PAIR(12, 35)
+#define MPI_2INT                TIDE_DT_PAIR(8, 36)
+#define MPI_SHORT_INT           TIDE_DT_PAIR(6, 37)
+#define MPI_LONG_DOUBLE_INT     TIDE_DT_PAIR(20, 38)
 /* C++'s types, usable from C (MPI 3.1 section 3.2.2). */
 #define MPI_CXX_BOOL                TIDE_DT_BASIC(1, 39)
 #define MPI_CXX_FLOAT_COMPLEX       TIDE_DT_BASIC(8, 40)
@@ -422,6 +426,12 @@ int MPI_Sendrecv(const void *sendbuf, int sendcount, MPI_Datatype sendtype, int 
                  MPI_Comm comm, MPI_Status *status);
 int MPI_Sendrecv_replace(void *buf, int count, MPI_Datatype datatype, int dest, int sendtag,
                          int source, int recvtag, MPI_Comm comm, MPI_Status *status);
+/* MPI 4.0's nonblocking send-receive, offered while MPI_VERSION stays 3.1. */
+int MPI_Isendrecv(const void *sendbuf, int sendcount, MPI_Datatype sendtype, int dest, int sendtag,
+                  void *recvbuf, int recvcount, MPI_Datatype recvtype, int source, int recvtag,
+                  MPI_Comm comm, MPI_Request *request);
+int MPI_Isendrecv_replace(void *buf, int count, MPI_Datatype datatype, int dest, int sendtag,
+                          int source, int recvtag, MPI_Comm comm, MPI_Request *request);
 int MPI_Buffer_attach(void *buffer, int size);
 int MPI_Buffer_detach(void *buffer_addr, int *size);
 int MPI_Probe(int source, int tag, MPI_Comm comm, MPI_Status *status);
@@ -819,6 +829,12 @@ int PMPI_Sendrecv(const void *sendbuf, int sendcount, MPI_Datatype sendtype, int
                   MPI_Comm comm, MPI_Status *status);
 int PMPI_Sendrecv_replace(void *buf, int count, MPI_Datatype datatype, int dest, int sendtag,
                           int source, int recvtag, MPI_Comm comm, MPI_Status *status);
+/* MPI 4.0's nonblocking send-receive, offered while MPI_VERSION stays 3.1. */
+int PMPI_Isendrecv(const void *sendbuf, int sendcount, MPI_Datatype sendtype, int dest, int sendtag,
+                   void *recvbuf, int recvcount, MPI_Datatype recvtype, int source, int recvtag,
+                   MPI_Comm comm, MPI_Request *request);
+int PMPI_Isendrecv_replace(void *buf, int count, MPI_Datatype datatype, int dest, int sendtag,
+                           int source, int recvtag, MPI_Comm comm, MPI_Request *request);
 int PMPI_Buffer_attach(void *buffer, int size);
 int PMPI_Buffer_detach(void *buffer_addr, int *size);
 int PMPI_Probe(int source, int tag, MPI_Comm comm, MPI_Status *status);
@@ -1156,15 +1172,15 @@ int MPI_Graph_neighbors_count(MPI_Comm comm, int rank, int *nneighbors);
 int MPI_Graph_neighbors(MPI_Comm comm, int rank, int maxneighbors, int neighbors[]);
 int MPI_Graph_map(MPI_Comm comm, int nnodes, const int index[], const int edges[], int *newrank);
 int MPI_Dist_graph_create_adjacent(MPI_Comm comm_old, int indegree, const int sources[],
-                                   const int sourceweights[], int outdegree,
-                                   const int destinations[], const int destweights[], MPI_Info info,
+                                   const int *sourceweights, int outdegree,
+                                   const int destinations[], const int *destweights, MPI_Info info,
                                    int reorder, MPI_Comm *comm_dist_graph);
 int MPI_Dist_graph_create(MPI_Comm comm_old, int n, const int sources[], const int degrees[],
-                          const int destinations[], const int weights[], MPI_Info info, int reorder,
+                          const int destinations[], const int *weights, MPI_Info info, int reorder,
                           MPI_Comm *comm_dist_graph);
 int MPI_Dist_graph_neighbors_count(MPI_Comm comm, int *indegree, int *outdegree, int *weighted);
-int MPI_Dist_graph_neighbors(MPI_Comm comm, int maxindegree, int sources[], int sourceweights[],
-                             int maxoutdegree, int destinations[], int destweights[]);
+int MPI_Dist_graph_neighbors(MPI_Comm comm, int maxindegree, int sources[], int *sourceweights,
+                             int maxoutdegree, int destinations[], int *destweights);
 int MPI_Topo_test(MPI_Comm comm, int *status);
 int MPI_Neighbor_allgather(const void *sendbuf, int sendcount, MPI_Datatype sendtype, void *recvbuf,
                            int recvcount, MPI_Datatype recvtype, MPI_Comm comm);
@@ -1214,15 +1230,15 @@ int PMPI_Graph_neighbors_count(MPI_Comm comm, int rank, int *nneighbors);
 int PMPI_Graph_neighbors(MPI_Comm comm, int rank, int maxneighbors, int neighbors[]);
 int PMPI_Graph_map(MPI_Comm comm, int nnodes, const int index[], const int edges[], int *newrank);
 int PMPI_Dist_graph_create_adjacent(MPI_Comm comm_old, int indegree, const int sources[],
-                                    const int sourceweights[], int outdegree,
-                                    const int destinations[], const int destweights[],
+                                    const int *sourceweights, int outdegree,
+                                    const int destinations[], const int *destweights,
                                     MPI_Info info, int reorder, MPI_Comm *comm_dist_graph);
 int PMPI_Dist_graph_create(MPI_Comm comm_old, int n, const int sources[], const int degrees[],
-                           const int destinations[], const int weights[], MPI_Info info,
+                           const int destinations[], const int *weights, MPI_Info info,
                            int reorder, MPI_Comm *comm_dist_graph);
 int PMPI_Dist_graph_neighbors_count(MPI_Comm comm, int *indegree, int *outdegree, int *weighted);
-int PMPI_Dist_graph_neighbors(MPI_Comm comm, int maxindegree, int sources[], int sourceweights[],
-                              int maxoutdegree, int destinations[], int destweights[]);
+int PMPI_Dist_graph_neighbors(MPI_Comm comm, int maxindegree, int sources[], int *sourceweights,
+                              int maxoutdegree, int destinations[], int *destweights);
 int PMPI_Topo_test(MPI_Comm comm, int *status);
 int PMPI_Neighbor_allgather(const void *sendbuf, int sendcount, MPI_Datatype sendtype,
                             void *recvbuf, int recvcount, MPI_Datatype recvtype, MPI_Comm comm);

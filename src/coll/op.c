@@ -74,42 +74,36 @@ TIDE_KERNEL(LAND, b, bool)
 TIDE_KERNEL(LOR, b, bool)
 TIDE_KERNEL(LXOR, b, bool)
 
-/* MAXLOC/MINLOC on {value; int} pairs: the better value wins, a tie keeps
- * the smaller index. */
-#define TIDE_LOC_KERNEL(name, V)                                           \
-    typedef struct {                                                       \
-        V v;                                                               \
-        int i;                                                             \
-    } tide_pair_##name##_t;                                                \
-    static void tide_k_MAXLOC_##name(const void *vin, void *vio, size_t n) \
-    {                                                                      \
-        const tide_pair_##name##_t *in = vin;                              \
-        tide_pair_##name##_t *io = vio;                                    \
-        for (size_t k = 0; k < n; k++) {                                   \
-            if (in[k].v > io[k].v)                                         \
-                io[k] = in[k];                                             \
-            else if (in[k].v == io[k].v && in[k].i < io[k].i)              \
-                io[k].i = in[k].i;                                         \
-        }                                                                  \
-    }                                                                      \
-    static void tide_k_MINLOC_##name(const void *vin, void *vio, size_t n) \
-    {                                                                      \
-        const tide_pair_##name##_t *in = vin;                              \
-        tide_pair_##name##_t *io = vio;                                    \
-        for (size_t k = 0; k < n; k++) {                                   \
-            if (in[k].v < io[k].v)                                         \
-                io[k] = in[k];                                             \
-            else if (in[k].v == io[k].v && in[k].i < io[k].i)              \
-                io[k].i = in[k].i;                                         \
-        }                                                                  \
+/* MAXLOC/MINLOC on {value; int} pairs as the collectives carry them:
+ * packed, the int right after the value (MPI_DOUBLE_INT: 12 bytes, the
+ * int at 8; MPI_SHORT_INT: 6 bytes, the int unaligned at 2).  The better
+ * value wins, a tie keeps the smaller index. */
+#define TIDE_LOC_KERNEL(name, V, better)                                           \
+    static void tide_k_##name(const void *vin, void *vio, size_t n)                \
+    {                                                                              \
+        const char *in = vin;                                                      \
+        char *io = vio;                                                            \
+        for (size_t k = 0; k < n; k++, in += sizeof(V) + 4, io += sizeof(V) + 4) { \
+            V a, b;                                                                \
+            int ia, ib;                                                            \
+            memcpy(&a, in, sizeof(V)), memcpy(&b, io, sizeof(V));                  \
+            memcpy(&ia, in + sizeof(V), 4), memcpy(&ib, io + sizeof(V), 4);        \
+            if (a better b)                                                        \
+                memcpy(io, in, sizeof(V) + 4);                                     \
+            else if (a == b && ia < ib)                                            \
+                memcpy(io + sizeof(V), &ia, 4);                                    \
+        }                                                                          \
     }
+#define TIDE_LOC_KERNELS(name, V)        \
+    TIDE_LOC_KERNEL(MAXLOC_##name, V, >) \
+    TIDE_LOC_KERNEL(MINLOC_##name, V, <)
 
-TIDE_LOC_KERNEL(fi, float)
-TIDE_LOC_KERNEL(di, double)
-TIDE_LOC_KERNEL(li, long)
-TIDE_LOC_KERNEL(ii, int)
-TIDE_LOC_KERNEL(si, short)
-TIDE_LOC_KERNEL(ldi, long double)
+TIDE_LOC_KERNELS(fi, float)
+TIDE_LOC_KERNELS(di, double)
+TIDE_LOC_KERNELS(li, long)
+TIDE_LOC_KERNELS(ii, int)
+TIDE_LOC_KERNELS(si, short)
+TIDE_LOC_KERNELS(ldi, long double)
 
 /* MPI_REPLACE and MPI_NO_OP (meant for one-sided accumulate) on any type:
  * REPLACE copies the incoming value, NO_OP keeps ours. */
@@ -152,7 +146,8 @@ enum { TIDE_NOPS = 15, TIDE_NTYPES = 39 };
         [11] = tide_k_MAXLOC_##name, [12] = tide_k_MINLOC_##name \
     }
 
-/* Rows by the type handle's index (mpi.h TIDE_DT_BASIC), columns by op. */
+/* Rows by the type handle's index (mpi.h TIDE_DT_BASIC, and TIDE_DT_PAIR at
+ * 33-38), columns by op. */
 static tide_coll_kernel_t *const tide_kernels[TIDE_NTYPES][TIDE_NOPS] = {
     [1] = TIDE_INT_ROW(i8), /* MPI_CHAR: as signed char, as MPICH does */
     [2] = TIDE_INT_ROW(i8),
@@ -207,7 +202,7 @@ static tide_coll_kernel_t *tide_coll_copy_kernel(int size)
 
 tide_coll_kernel_t *tide_coll_kernel(int op, int dt)
 {
-    if ((dt & 0xffff0000) != 0x4c000000)
+    if ((dt & 0xfffe0000) != 0x4c000000) /* basic 0x4c00, pair 0x4c01 (mpi.h) */
         return NULL;
     int idx = dt & 0xff, size = (dt >> 8) & 0xff;
     if (idx < 1 || idx >= TIDE_NTYPES || op < 1 || op >= TIDE_NOPS)

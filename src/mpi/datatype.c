@@ -172,47 +172,42 @@ TIDE_MPI_WEAK(MPI_Get_elements_x);
 
 /* How a basic element travels in external32: big-endian, the sizes of
  * MPI 4.1 table 13.2 (long is 4 bytes, wchar 2, long double IEEE binary128).
- * Complex types are two reals; the MINLOC/MAXLOC pairs a value and an int. */
+ * Complex types are two reals.  (The MINLOC/MAXLOC pairs are walked as their
+ * value and their int, dtype.c.) */
 enum { TIDE_X32_RAW, TIDE_X32_SINT, TIDE_X32_UINT, TIDE_X32_REAL, TIDE_X32_LDBL };
 
 typedef struct tide_x32 {
     unsigned char kind, xsize; /* external size of one scalar */
     unsigned char nsize;       /* native size of one scalar */
     unsigned char n;           /* scalars in the element (complex: 2) */
-    unsigned char pair;        /* MINLOC/MAXLOC pair: value, then an int at offset pair */
 } tide_x32_t;
 
 static const tide_x32_t tide_x32_table[TIDE_DT_NBASIC] = {
-    [1] = {TIDE_X32_RAW, 1, 1, 1, 0},     [2] = {TIDE_X32_RAW, 1, 1, 1, 0},
-    [3] = {TIDE_X32_RAW, 1, 1, 1, 0},     [4] = {TIDE_X32_RAW, 1, 1, 1, 0},
-    [5] = {TIDE_X32_SINT, 2, 2, 1, 0},    [6] = {TIDE_X32_UINT, 2, 2, 1, 0},
-    [7] = {TIDE_X32_SINT, 4, 4, 1, 0},    [8] = {TIDE_X32_UINT, 4, 4, 1, 0},
-    [9] = {TIDE_X32_SINT, 4, 8, 1, 0},    [10] = {TIDE_X32_UINT, 4, 8, 1, 0},
-    [11] = {TIDE_X32_SINT, 8, 8, 1, 0},   [12] = {TIDE_X32_UINT, 8, 8, 1, 0},
-    [13] = {TIDE_X32_REAL, 4, 4, 1, 0},   [14] = {TIDE_X32_REAL, 8, 8, 1, 0},
-    [15] = {TIDE_X32_LDBL, 16, 16, 1, 0}, [16] = {TIDE_X32_UINT, 2, 4, 1, 0},
-    [17] = {TIDE_X32_RAW, 1, 1, 1, 0},    [18] = {TIDE_X32_SINT, 1, 1, 1, 0},
-    [19] = {TIDE_X32_SINT, 2, 2, 1, 0},   [20] = {TIDE_X32_SINT, 4, 4, 1, 0},
-    [21] = {TIDE_X32_SINT, 8, 8, 1, 0},   [22] = {TIDE_X32_UINT, 1, 1, 1, 0},
-    [23] = {TIDE_X32_UINT, 2, 2, 1, 0},   [24] = {TIDE_X32_UINT, 4, 4, 1, 0},
-    [25] = {TIDE_X32_UINT, 8, 8, 1, 0},   [26] = {TIDE_X32_SINT, 8, 8, 1, 0},
-    [27] = {TIDE_X32_SINT, 8, 8, 1, 0},   [28] = {TIDE_X32_SINT, 8, 8, 1, 0},
-    [29] = {TIDE_X32_RAW, 1, 1, 1, 0},    [30] = {TIDE_X32_REAL, 4, 4, 2, 0},
-    [31] = {TIDE_X32_REAL, 8, 8, 2, 0},   [32] = {TIDE_X32_LDBL, 16, 16, 2, 0},
-    [33] = {TIDE_X32_REAL, 4, 4, 1, 4},   [34] = {TIDE_X32_REAL, 8, 8, 1, 8},
-    [35] = {TIDE_X32_SINT, 4, 8, 1, 8},   [36] = {TIDE_X32_SINT, 4, 4, 1, 4},
-    [37] = {TIDE_X32_SINT, 2, 2, 1, 4},   [38] = {TIDE_X32_LDBL, 16, 16, 1, 16},
-    [39] = {TIDE_X32_RAW, 1, 1, 1, 0},    [40] = {TIDE_X32_REAL, 4, 4, 2, 0},
-    [41] = {TIDE_X32_REAL, 8, 8, 2, 0},   [42] = {TIDE_X32_LDBL, 16, 16, 2, 0},
+    [1] = {TIDE_X32_RAW, 1, 1, 1},     [2] = {TIDE_X32_RAW, 1, 1, 1},
+    [3] = {TIDE_X32_RAW, 1, 1, 1},     [4] = {TIDE_X32_RAW, 1, 1, 1},
+    [5] = {TIDE_X32_SINT, 2, 2, 1},    [6] = {TIDE_X32_UINT, 2, 2, 1},
+    [7] = {TIDE_X32_SINT, 4, 4, 1},    [8] = {TIDE_X32_UINT, 4, 4, 1},
+    [9] = {TIDE_X32_SINT, 4, 8, 1},    [10] = {TIDE_X32_UINT, 4, 8, 1},
+    [11] = {TIDE_X32_SINT, 8, 8, 1},   [12] = {TIDE_X32_UINT, 8, 8, 1},
+    [13] = {TIDE_X32_REAL, 4, 4, 1},   [14] = {TIDE_X32_REAL, 8, 8, 1},
+    [15] = {TIDE_X32_LDBL, 16, 16, 1}, [16] = {TIDE_X32_UINT, 2, 4, 1},
+    [17] = {TIDE_X32_RAW, 1, 1, 1},    [18] = {TIDE_X32_SINT, 1, 1, 1},
+    [19] = {TIDE_X32_SINT, 2, 2, 1},   [20] = {TIDE_X32_SINT, 4, 4, 1},
+    [21] = {TIDE_X32_SINT, 8, 8, 1},   [22] = {TIDE_X32_UINT, 1, 1, 1},
+    [23] = {TIDE_X32_UINT, 2, 2, 1},   [24] = {TIDE_X32_UINT, 4, 4, 1},
+    [25] = {TIDE_X32_UINT, 8, 8, 1},   [26] = {TIDE_X32_SINT, 8, 8, 1},
+    [27] = {TIDE_X32_SINT, 8, 8, 1},   [28] = {TIDE_X32_SINT, 8, 8, 1},
+    [29] = {TIDE_X32_RAW, 1, 1, 1},    [30] = {TIDE_X32_REAL, 4, 4, 2},
+    [31] = {TIDE_X32_REAL, 8, 8, 2},   [32] = {TIDE_X32_LDBL, 16, 16, 2},
+    [39] = {TIDE_X32_RAW, 1, 1, 1},    [40] = {TIDE_X32_REAL, 4, 4, 2},
+    [41] = {TIDE_X32_REAL, 8, 8, 2},   [42] = {TIDE_X32_LDBL, 16, 16, 2},
 };
-
-static const tide_x32_t tide_x32_int = {TIDE_X32_SINT, 4, 4, 1, 0};
 
 /* External bytes of one element of basic type dt. */
 static int tide_x32_size(MPI_Datatype dt)
 {
     const tide_x32_t *x = &tide_x32_table[dt & 0xff];
-    return x->n * x->xsize + (x->pair ? 4 : 0);
+    return x->n * x->xsize;
 }
 
 /* A native little- or big-endian integer of n bytes, as raw bits. */
@@ -326,14 +321,13 @@ static int tide_x32_elem(void *arg, MPI_Aint off, MPI_Datatype dt, MPI_Count n)
     w->bytes += n * tide_x32_size(dt);
     for (MPI_Count i = 0; w->ext && i < n; i++) {
         unsigned char *u = w->user + off + i * nsz;
-        for (int k = 0; k < x->n + (x->pair != 0); k++) {
-            const tide_x32_t *s = k < x->n ? x : &tide_x32_int;
-            unsigned char *us = u + (k < x->n ? k * x->nsize : x->pair);
+        for (int k = 0; k < x->n; k++) {
+            unsigned char *us = u + k * x->nsize;
             if (!w->out)
-                tide_x32_scalar_in(s, us, w->ext);
-            else if (tide_x32_scalar_out(s, w->ext, us))
+                tide_x32_scalar_in(x, us, w->ext);
+            else if (tide_x32_scalar_out(x, w->ext, us))
                 return -ERANGE;
-            w->ext += s->xsize;
+            w->ext += x->xsize;
         }
     }
     return 0;

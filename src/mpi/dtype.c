@@ -8,6 +8,8 @@
 #include "mpi/dtype.h"
 
 #include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,10 +29,12 @@ static int *tide_dt_freeslots;
 static int tide_dt_nfree, tide_dt_capfree;
 static int tide_dt_next; /* slots below this have been handed out */
 
+static tide_dtype_t *tide_dt_pair_get(MPI_Datatype h);
+
 tide_dtype_t *tide_dtype_get(MPI_Datatype h)
 {
     if (((unsigned)h & TIDE_DTYPE_HANDLE_MASK) != TIDE_DTYPE_HANDLE_BASE)
-        return NULL;
+        return tide_dt_pair_size(h) ? tide_dt_pair_get(h) : NULL;
     unsigned slot = (unsigned)h & ~TIDE_DTYPE_HANDLE_MASK;
     tide_dtype_t **chunk = __atomic_load_n(&tide_dt_chunks[slot / TIDE_DT_CHUNK], __ATOMIC_ACQUIRE);
     return chunk ? __atomic_load_n(&chunk[slot % TIDE_DT_CHUNK], __ATOMIC_ACQUIRE) : NULL;
@@ -137,13 +141,12 @@ typedef struct tide_dt_info {
 } tide_dt_info_t;
 
 /* Alignment of a basic type: its size, but half of it for the complex
- * types (a pair of reals; also the C++ ones, index 40-42) and the
- * MINLOC/MAXLOC pair types (index 33-38, C structs {value; int} whose size
- * is twice their alignment), never above 16. */
+ * types (a pair of reals; also the C++ ones, index 40-42), never above 16.
+ * (The MINLOC/MAXLOC pair types are objects with their own alignment.) */
 static int tide_dt_basic_align(MPI_Datatype dt, int size)
 {
     if (dt == MPI_C_FLOAT_COMPLEX || dt == MPI_C_DOUBLE_COMPLEX ||
-        dt == MPI_C_LONG_DOUBLE_COMPLEX || ((dt & 0xff) >= 33 && dt != MPI_CXX_BOOL))
+        dt == MPI_C_LONG_DOUBLE_COMPLEX || (dt & 0xff) >= 40)
         size /= 2;
     int a = 1;
     while (a * 2 <= size && a < 16)
@@ -615,6 +618,134 @@ int tide_dtype_commit(MPI_Datatype h)
     return rc;
 }
 
+/* ---- the MINLOC/MAXLOC pair types ----------------------------------------
+ * Predefined, but {value; int} as C lays it out: MPI_DOUBLE_INT has 12
+ * bytes of data in a 16-byte extent, like a struct type (MPI 4.1 section
+ * 6.9.4).  Each is a static object of this engine, built once at load:
+ * combiner MPI_COMBINER_NAMED, committed, two elements, a layout of one
+ * block (value and int adjacent) or two (MPI_SHORT_INT).  Their reference
+ * counts start far from zero, so they are never destroyed.  Handles are
+ * 0x4c01SSII (mpi.h TIDE_DT_PAIR), outside the basic types' fast path. */
+
+typedef struct {
+    float v;
+    int i;
+} tide_pair_fi_t;
+typedef struct {
+    double v;
+    int i;
+} tide_pair_di_t;
+typedef struct {
+    long v;
+    int i;
+} tide_pair_li_t;
+typedef struct {
+    int v;
+    int i;
+} tide_pair_ii_t;
+typedef struct {
+    short v;
+    int i;
+} tide_pair_si_t;
+typedef struct {
+    long double v;
+    int i;
+} tide_pair_ldi_t;
+
+typedef struct tide_dt_pair_def {
+    MPI_Datatype handle, value;
+    MPI_Aint ioff, extent; /* offset of the int; sizeof the struct */
+    int align;
+    const char *name;
+} tide_dt_pair_def_t;
+
+#define TIDE_DT_PAIR_DEF(h, v, T)                             \
+    {                                                         \
+        h, v, offsetof(T, i), sizeof(T), (int)_Alignof(T), #h \
+    }
+
+static const tide_dt_pair_def_t tide_dt_pair_defs[] = {
+    TIDE_DT_PAIR_DEF(MPI_FLOAT_INT, MPI_FLOAT, tide_pair_fi_t),
+    TIDE_DT_PAIR_DEF(MPI_DOUBLE_INT, MPI_DOUBLE, tide_pair_di_t),
+    TIDE_DT_PAIR_DEF(MPI_LONG_INT, MPI_LONG, tide_pair_li_t),
+    TIDE_DT_PAIR_DEF(MPI_2INT, MPI_INT, tide_pair_ii_t),
+    TIDE_DT_PAIR_DEF(MPI_SHORT_INT, MPI_SHORT, tide_pair_si_t),
+    TIDE_DT_PAIR_DEF(MPI_LONG_DOUBLE_INT, MPI_LONG_DOUBLE, tide_pair_ldi_t),
+};
+#define TIDE_DT_NPAIRS  (int)(sizeof(tide_dt_pair_defs) / sizeof(tide_dt_pair_defs[0]))
+#define TIDE_DT_PAIR_I0 33 /* handle index of MPI_FLOAT_INT */
+
+/* The object first: a pointer to it is a pointer to the whole. */
+typedef struct tide_dt_pair {
+    tide_dtype_t t;
+    tide_p2p_layout_t lay;
+    tide_p2p_blk_t blks[2];
+    uint64_t pre[2];
+    tide_dt_erun_t eruns[2];
+} tide_dt_pair_t;
+
+static tide_dt_pair_t tide_dt_pairs[TIDE_DT_NPAIRS];
+
+static const tide_dt_pair_def_t *tide_dt_pair_def(const tide_dtype_t *t)
+{
+    const tide_dt_pair_t *p = (const tide_dt_pair_t *)t;
+    if (p < tide_dt_pairs || p >= tide_dt_pairs + TIDE_DT_NPAIRS)
+        return NULL;
+    return &tide_dt_pair_defs[p - tide_dt_pairs];
+}
+
+MPI_Datatype tide_dt_pair_handle(const tide_dtype_t *t)
+{
+    const tide_dt_pair_def_t *d = tide_dt_pair_def(t);
+    return d ? d->handle : MPI_DATATYPE_NULL;
+}
+
+static tide_dtype_t *tide_dt_pair_get(MPI_Datatype h)
+{
+    int i = (h & 0xff) - TIDE_DT_PAIR_I0;
+    if (i < 0 || i >= TIDE_DT_NPAIRS || tide_dt_pair_defs[i].handle != h)
+        return NULL;
+    return &tide_dt_pairs[i].t;
+}
+
+static void tide_dt_pair_init(tide_dt_pair_t *p, const tide_dt_pair_def_t *d)
+{
+    int vs = tide_dt_size(d->value);
+    tide_dtype_t *t = &p->t;
+    t->refs = 1 << 30;
+    t->combiner = MPI_COMBINER_NAMED;
+    t->size = vs + (int)sizeof(int);
+    t->ub = d->extent;
+    t->true_ub = d->ioff + (MPI_Aint)sizeof(int);
+    t->align = d->align;
+    t->nelem = 2;
+    t->committed = 1;
+    snprintf(t->name, sizeof(t->name), "%s", d->name);
+    /* Two entries each: the flattening below never reallocates. */
+    tide_dt_flat_t f = {.b = p->blks, .cap = 2, .e = p->eruns, .ecap = 2};
+    tide_dt_flat_block(&f, 0, vs);
+    tide_dt_flat_block(&f, d->ioff, (int64_t)sizeof(int));
+    tide_dt_flat_elems(&f, vs, 1);
+    tide_dt_flat_elems(&f, (int)sizeof(int), 1);
+    for (uint64_t j = 0, sum = 0; j < f.n; sum += (uint64_t)p->blks[j++].len)
+        p->pre[j] = sum;
+    p->lay = (tide_p2p_layout_t){.refs = 1 << 30,
+                                 .nblks = f.n,
+                                 .blks = p->blks,
+                                 .pre = p->pre,
+                                 .size = (uint64_t)t->size,
+                                 .extent = d->extent};
+    t->lay = &p->lay;
+    t->eruns = p->eruns;
+    t->neruns = f.ne;
+}
+
+__attribute__((constructor)) static void tide_dt_pairs_init(void)
+{
+    for (int i = 0; i < TIDE_DT_NPAIRS; i++)
+        tide_dt_pair_init(&tide_dt_pairs[i], &tide_dt_pair_defs[i]);
+}
+
 /* ---- messages ------------------------------------------------------------- */
 
 int tide_dtype_msg(MPI_Datatype dt, int count, tide_dt_msg_t *m)
@@ -689,8 +820,13 @@ static int tide_dt_each_one(const tide_dt_each_t *e, const tide_dtype_t *t, MPI_
 {
     const int *I = t->ints;
     const MPI_Aint *A = t->aints;
-    MPI_Aint ext0 = t->kids[0] ? t->kids[0]->ub - t->kids[0]->lb : tide_dt_extent_of(t->types[0]);
+    const tide_dt_pair_def_t *d = tide_dt_pair_def(t);
     int rc = 0;
+    if (d) { /* a pair type: the value, then the int */
+        rc = e->fn(e->arg, off, d->value, 1);
+        return rc ? rc : e->fn(e->arg, off + d->ioff, MPI_INT, 1);
+    }
+    MPI_Aint ext0 = t->kids[0] ? t->kids[0]->ub - t->kids[0]->lb : tide_dt_extent_of(t->types[0]);
     switch (t->combiner) {
     case MPI_COMBINER_DUP: return tide_dt_each(e, TIDE_DT_KID(t, 0), off, 1);
     case MPI_COMBINER_SUBARRAY:

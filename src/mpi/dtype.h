@@ -56,8 +56,18 @@ typedef struct tide_dtype {
     char name[MPI_MAX_OBJECT_NAME];
 } tide_dtype_t;
 
-/* The derived type behind a handle, or NULL. */
+/* The derived type behind a handle, or NULL.  Also the object of a
+ * MINLOC/MAXLOC pair type (predefined, combiner MPI_COMBINER_NAMED). */
 tide_dtype_t *tide_dtype_get(MPI_Datatype h);
+
+/* Pair types (mpi.h TIDE_DT_PAIR, 0x4c01SSII): their data size (MPI_DOUBLE_INT
+ * 12), 0 for any other handle. */
+static inline int tide_dt_pair_size(MPI_Datatype dt)
+{
+    return ((unsigned)dt & 0xffff0000) == 0x4c010000 ? (int)((dt >> 8) & 0xff) : 0;
+}
+/* The pair type whose object t is, or MPI_DATATYPE_NULL. */
+MPI_Datatype tide_dt_pair_handle(const tide_dtype_t *t);
 
 /* A message of count items of a datatype: `bytes` long, contiguous at
  * buf + shift when lay is NULL, else `count` instances of lay at buf. */

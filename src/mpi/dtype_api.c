@@ -672,8 +672,8 @@ int PMPI_Type_free(MPI_Datatype *datatype)
     static const char fn[] = "MPI_Type_free";
     TIDE_MPI_CHECK_INIT(fn);
     TIDE_MPI_CHECK_PTR(fn, MPI_COMM_NULL, datatype, "datatype");
-    if (!tide_dtype_get(*datatype)) {
-        if (tide_dt_size(*datatype) >= 0)
+    if (!tide_dtype_get(*datatype) || tide_dt_pair_size(*datatype)) {
+        if (tide_dt_size(*datatype) >= 0 || tide_dt_pair_size(*datatype))
             return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_TYPE,
                                   "argument datatype (handle 0x%x) is a predefined datatype; "
                                   "only derived datatypes can be freed",
@@ -787,8 +787,8 @@ int PMPI_Type_get_contents(MPI_Datatype datatype, int max_integers, int max_addr
     static const char fn[] = "MPI_Type_get_contents";
     TIDE_MPI_CHECK_INIT(fn);
     tide_dtype_t *t = tide_dtype_get(datatype);
-    if (!t) {
-        if (tide_dt_size(datatype) < 0)
+    if (!t || t->combiner == MPI_COMBINER_NAMED) {
+        if (!t && tide_dt_size(datatype) < 0)
             return tide_dt_bad_type(fn, "datatype", datatype);
         return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_TYPE,
                               "argument datatype (handle 0x%x) is predefined "
@@ -810,9 +810,11 @@ int PMPI_Type_get_contents(MPI_Datatype datatype, int max_integers, int max_addr
         memcpy(array_of_integers, t->ints, (size_t)t->ni * sizeof(int));
     if (t->na)
         memcpy(array_of_addresses, t->aints, (size_t)t->na * sizeof(MPI_Aint));
-    /* Derived components come back as new handles the caller frees. */
+    /* Derived components come back as new handles the caller frees;
+     * predefined ones (the pair types included) as themselves. */
     for (int i = 0; i < t->nd; i++) {
-        array_of_datatypes[i] = t->kids[i] ? tide_dtype_new_handle(t->kids[i]) : t->types[i];
+        int named = !t->kids[i] || t->kids[i]->combiner == MPI_COMBINER_NAMED;
+        array_of_datatypes[i] = named ? t->types[i] : tide_dtype_new_handle(t->kids[i]);
         if (array_of_datatypes[i] == MPI_DATATYPE_NULL)
             return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_NO_MEM, "out of datatype handles");
     }

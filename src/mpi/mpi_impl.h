@@ -177,6 +177,10 @@ typedef struct tide_mpi_req {
     struct tide_sched *sched;         /* TIDE_MPI_REQ_COLL */
     struct tide_greq *greq;           /* TIDE_MPI_REQ_GREQ */
     int owns_dt;                      /* dt is our own handle (tide_mpi_req_keep_type) */
+    /* A second operation that completes with this one, and memory freed
+     * with it: MPI_Isendrecv's send, MPI_Isendrecv_replace's packed copy. */
+    struct tide_mpi_req *also;
+    void *also_mem;
 } tide_mpi_req_t;
 
 tide_mpi_req_t *tide_mpi_req_new(tide_mpi_req_kind_t kind, MPI_Comm comm);

@@ -174,6 +174,11 @@ void tide_stage_free(tide_stage_t *st)
  * if it mixes several. */
 static int tide_stage_basic_of(const tide_dtype_t *t, MPI_Datatype *b)
 {
+    MPI_Datatype pair = tide_dt_pair_handle(t); /* MINLOC/MAXLOC pair: basic here */
+    if (pair) {
+        *b = *b ? *b : pair;
+        return *b == pair ? 0 : -1;
+    }
     if (t->inner)
         return tide_stage_basic_of(t->inner, b);
     for (int i = 0; i < t->nd; i++) {
@@ -196,7 +201,8 @@ static int tide_stage_red_derived(const char *fn, MPI_Comm comm, MPI_Op op, MPI_
     if (op >= MPI_MAX && op <= MPI_NO_OP) { /* predefined: on the basic elements */
         MPI_Datatype b = 0;
         int bs;
-        if (tide_stage_basic_of(t, &b) || b == 0 || (bs = tide_dt_size(b)) <= 0)
+        if (tide_stage_basic_of(t, &b) || b == 0 ||
+            (bs = tide_dt_size(b) > 0 ? tide_dt_size(b) : tide_dt_pair_size(b)) <= 0)
             return tide_mpi_error(comm, fn, MPI_ERR_OP,
                                   "argument op (%d) is predefined but datatype 0x%x is not built "
                                   "from a single basic type (use a user operation)",

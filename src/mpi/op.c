@@ -3,9 +3,11 @@
  * MPI_Op_create in a table of fixed slots (handles from TIDE_OP_USER0),
  * MPI_Op_commutative and MPI_Reduce_local. */
 #include "config.h"
+#include "mpi/dtype.h"
 #include "mpi/op.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum { TIDE_OP_USER0 = 32, TIDE_OP_NUSER = 4096 };
@@ -31,9 +33,23 @@ static int tide_op_is_predefined(MPI_Op op)
     return op >= MPI_MAX && op <= MPI_NO_OP;
 }
 
-int tide_op_red(const char *fn, MPI_Comm comm, MPI_Op op, MPI_Datatype dt, tide_coll_red_t *out)
+/* Element size of a reduction on dt: a basic type's size; for a pair type
+ * (MPI_DOUBLE_INT...) the packed pair the collectives carry (12), or, for
+ * a user operation called on the user's buffers (MPI_Reduce_local), the
+ * C struct (16).  -1 for any other type. */
+static int tide_op_elem_size(MPI_Datatype dt, int user)
 {
     int size = tide_dt_size(dt);
+    if (size >= 0 || !tide_dt_pair_size(dt))
+        return size;
+    MPI_Aint lb, extent;
+    tide_dt_query(dt, NULL, &lb, &extent, NULL, NULL);
+    return user ? (int)extent : tide_dt_pair_size(dt);
+}
+
+int tide_op_red(const char *fn, MPI_Comm comm, MPI_Op op, MPI_Datatype dt, tide_coll_red_t *out)
+{
+    int size = tide_op_elem_size(dt, tide_op_user_get(op) != NULL);
     if (size < 0)
         return tide_mpi_error(comm, fn, MPI_ERR_TYPE,
                               "argument datatype (handle 0x%x) is not a valid basic datatype "
@@ -116,6 +132,40 @@ int PMPI_Op_commutative(MPI_Op op, int *commute)
 }
 TIDE_MPI_WEAK(MPI_Op_commutative);
 
+/* A predefined operation on a pair type works on packed pairs (as the
+ * collectives carry them): pack both operands, combine, unpack. */
+static int tide_op_local_packed(const char *fn, const tide_coll_red_t *r, const void *in,
+                                void *inout, int count, MPI_Datatype dt)
+{
+    tide_dt_msg_t m;
+    tide_dt_msg(dt, count, &m);
+    char *a = malloc(2 * (size_t)m.bytes);
+    if (!a)
+        return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_NO_MEM,
+                              "out of memory packing %d items for the reduction", count);
+    char *b = a + m.bytes;
+    if (!m.lay) {
+        memcpy(a, (const char *)in + m.shift, m.bytes);
+        memcpy(b, (char *)inout + m.shift, m.bytes);
+    } else {
+        tide_p2p_cur_t c;
+        tide_p2p_cur_init(&c, in, m.lay, (uint64_t)count, 0);
+        tide_p2p_cur_pack(&c, a, m.bytes);
+        tide_p2p_cur_init(&c, inout, m.lay, (uint64_t)count, 0);
+        tide_p2p_cur_pack(&c, b, m.bytes);
+    }
+    tide_coll_apply(r, a, b, (size_t)count);
+    if (!m.lay) {
+        memcpy((char *)inout + m.shift, b, m.bytes);
+    } else {
+        tide_p2p_cur_t c;
+        tide_p2p_cur_init(&c, inout, m.lay, (uint64_t)count, 0);
+        tide_p2p_cur_unpack(&c, b, m.bytes);
+    }
+    free(a);
+    return MPI_SUCCESS;
+}
+
 int PMPI_Reduce_local(const void *inbuf, void *inoutbuf, int count, MPI_Datatype datatype,
                       MPI_Op op)
 {
@@ -134,6 +184,8 @@ int PMPI_Reduce_local(const void *inbuf, void *inoutbuf, int count, MPI_Datatype
         return tide_mpi_error(MPI_COMM_NULL, fn, MPI_ERR_BUFFER,
                               "arguments inbuf and inoutbuf must be real buffers (not NULL or "
                               "MPI_IN_PLACE)");
+    if (r.kernel && tide_dt_pair_size(datatype))
+        return tide_op_local_packed(fn, &r, inbuf, inoutbuf, count, datatype);
     tide_coll_apply(&r, inbuf, inoutbuf, (size_t)count);
     return MPI_SUCCESS;
 }

@@ -319,6 +319,99 @@ int PMPI_Sendrecv_replace(void *buf, int count, MPI_Datatype datatype, int dest,
 }
 TIDE_MPI_WEAK(MPI_Sendrecv_replace);
 
+/* ---- MPI_Isendrecv, MPI_Isendrecv_replace (MPI 4.0) -------------------- */
+
+/* The receive's request is the one the user gets; the send rides on it as
+ * its second operation (tide_mpi_req_t.also), so the request completes when
+ * both have, with the receive's status and the first error of the two.
+ * `mem` (may be NULL) is freed with the request. */
+static int tide_isendrecv_start(const char *fn, tide_comm_t *c, const void *sbuf, int scount,
+                                MPI_Datatype stype, int dest, int stag, void *rbuf, int rcount,
+                                MPI_Datatype rtype, int src, int rtag, void *mem,
+                                MPI_Request *request)
+{
+    tide_dt_msg_t m;
+    int rc = tide_check_buf(fn, c->handle, sbuf, scount, stype, &m);
+    if (rc || (rc = tide_check_dest(fn, c, dest, stag))) /* before the receive is posted */
+        return rc;
+    tide_mpi_req_t *r = tide_mpi_req_new(TIDE_MPI_REQ_RECV, c->handle);
+    tide_mpi_req_t *s = r ? tide_mpi_req_new(TIDE_MPI_REQ_SEND, c->handle) : NULL;
+    if (!s) {
+        if (r)
+            tide_mpi_req_release(r);
+        return tide_mpi_error(c->handle, fn, MPI_ERR_NO_MEM, "out of memory for a request");
+    }
+    rc = tide_mpi_start_recv(fn, c, rbuf, rcount, rtype, src, rtag, r);
+    if (rc) {
+        tide_mpi_req_release(s);
+        tide_mpi_req_release(r);
+        return rc;
+    }
+    rc = tide_mpi_start_send(fn, c, sbuf, scount, stype, dest, stag, TIDE_MPI_SEND_STANDARD, s);
+    if (rc) { /* take the receive back */
+        MPI_Request h = r->handle;
+        if (r->p2p)
+            tide_p2p_cancel(r->p2p);
+        tide_mpi_wait_one(&h, MPI_STATUS_IGNORE);
+        tide_mpi_req_release(s);
+        return rc;
+    }
+    r->also = s;
+    r->also_mem = mem;
+    *request = r->handle;
+    return MPI_SUCCESS;
+}
+
+int PMPI_Isendrecv(const void *sendbuf, int sendcount, MPI_Datatype sendtype, int dest, int sendtag,
+                   void *recvbuf, int recvcount, MPI_Datatype recvtype, int source, int recvtag,
+                   MPI_Comm comm, MPI_Request *request)
+{
+    static const char fn[] = "MPI_Isendrecv";
+    TIDE_MPI_CHECK_INIT(fn);
+    tide_comm_t *c;
+    TIDE_MPI_GET_COMM(fn, comm, c);
+    TIDE_MPI_CHECK_PTR(fn, comm, request, "request");
+    return tide_isendrecv_start(fn, c, sendbuf, sendcount, sendtype, dest, sendtag, recvbuf,
+                                recvcount, recvtype, source, recvtag, NULL, request);
+}
+TIDE_MPI_WEAK(MPI_Isendrecv);
+
+/* The outgoing data is packed into memory of the request's own first, so
+ * the receive may overwrite buf at once. */
+int PMPI_Isendrecv_replace(void *buf, int count, MPI_Datatype datatype, int dest, int sendtag,
+                           int source, int recvtag, MPI_Comm comm, MPI_Request *request)
+{
+    static const char fn[] = "MPI_Isendrecv_replace";
+    TIDE_MPI_CHECK_INIT(fn);
+    tide_comm_t *c;
+    TIDE_MPI_GET_COMM(fn, comm, c);
+    TIDE_MPI_CHECK_PTR(fn, comm, request, "request");
+    tide_dt_msg_t m;
+    int rc = tide_check_buf(fn, comm, buf, count, datatype, &m);
+    if (rc)
+        return rc;
+    if (m.bytes > 0x7fffffff)
+        return tide_mpi_error(comm, fn, MPI_ERR_COUNT, "message too large (%llu bytes)",
+                              (unsigned long long)m.bytes);
+    void *tmp = malloc(m.bytes ? m.bytes : 1);
+    if (!tmp)
+        return tide_mpi_error(comm, fn, MPI_ERR_NO_MEM, "cannot allocate %llu bytes",
+                              (unsigned long long)m.bytes);
+    if (m.bytes && !m.lay) {
+        memcpy(tmp, (const char *)buf + m.shift, m.bytes);
+    } else if (m.bytes) {
+        tide_p2p_cur_t cur;
+        tide_p2p_cur_init(&cur, buf, m.lay, (uint64_t)count, 0);
+        tide_p2p_cur_pack(&cur, tmp, m.bytes);
+    }
+    rc = tide_isendrecv_start(fn, c, tmp, (int)m.bytes, MPI_BYTE, dest, sendtag, buf, count,
+                              datatype, source, recvtag, tmp, request);
+    if (rc)
+        free(tmp);
+    return rc;
+}
+TIDE_MPI_WEAK(MPI_Isendrecv_replace);
+
 /* ---- probe and matched receive --------------------------------------- */
 
 static pthread_mutex_t tide_msg_lock = PTHREAD_MUTEX_INITIALIZER;

@@ -84,6 +84,9 @@ void tide_mpi_req_release(tide_mpi_req_t *r)
         tide_greq_release(r);
     if (r->owns_dt)
         tide_dtype_free_handle(r->dt);
+    if (r->also)
+        tide_mpi_req_release(r->also);
+    free(r->also_mem);
     pthread_mutex_lock(&tide_req_lock);
     int idx = r->handle - 1;
     tide_req_table[idx] = NULL;
@@ -121,6 +124,8 @@ static int tide_mpi_req_is_done(const tide_mpi_req_t *r)
 {
     if (r->persistent && !r->active)
         return 1;
+    if (r->also && !tide_mpi_req_is_done(r->also))
+        return 0;
     if (r->kind == TIDE_MPI_REQ_COLL)
         return tide_sched_done(r->sched);
     if (r->kind == TIDE_MPI_REQ_GREQ)
@@ -142,7 +147,20 @@ static int tide_mpi_req_interrupted(const tide_mpi_req_t *r)
 /* Fill status from a completed request; return its error class.  The
  * MPI_ERROR field is left to the multiple-completion calls (MPI 4.1
  * section 3.2.5). */
+static int tide_mpi_req_status_own(const tide_mpi_req_t *r, MPI_Status *st);
+
+/* ... and the error of a second operation if the first had none. */
 static int tide_mpi_req_status(const tide_mpi_req_t *r, MPI_Status *st)
+{
+    int err = tide_mpi_req_status_own(r, st);
+    if (r->also) {
+        int err2 = tide_mpi_req_status_own(r->also, NULL);
+        err = err ? err : err2;
+    }
+    return err;
+}
+
+static int tide_mpi_req_status_own(const tide_mpi_req_t *r, MPI_Status *st)
 {
     if (r->kind == TIDE_MPI_REQ_COLL) { /* empty status (MPI 4.1 section 6.12) */
         int err = tide_sched_error(r->sched);

@@ -5,3 +5,4 @@ EXTRA_DIST += test/mpi/t-singleton.sh test/mpi/t-errors.sh test/mpi/t-wrappers.s
 include test/mpi/comm.mk
 include test/mpi/dtype.mk
 include test/mpi/coll.mk
+include test/mpi/isendrecv.mk

@@ -6,11 +6,14 @@
 # off) and over eth between the two ends of a veth pair in a network
 # namespace made for the test (MTU 9000 and 1500).  test/mpi/dtype_ext.c
 # (distributed arrays for every rank of several process grids, external32)
-# runs as a singleton.
+# runs as a singleton; test/mpi/dtype_pair.c (the MINLOC/MAXLOC pair types)
+# as a singleton and at -np 3 over udp.
 . "$TIDE_SRCDIR/test/lib.sh"
 tide_build test/mpi/dtype.c "$T/dtype"
 tide_build test/mpi/dtype_ext.c "$T/dtype_ext"
+tide_build test/mpi/dtype_pair.c "$T/dtype_pair"
 "$T/dtype_ext" || fail "darray/external32 test failed"
+"$T/dtype_pair" || fail "pair type test failed as a singleton"
 "$T/dtype" big || fail "datatype test failed as a singleton"
 TIDE_EAGER_LIMIT=4k "$T/dtype" || fail "datatype test failed as a singleton, 4 KiB eager limit"
 [ -x "$MPIRUN" ] || skip "mpirun is not built"
@@ -19,6 +22,7 @@ run() {
     "$MPIRUN" --timeout 180 "$@" || fail "datatype test failed: mpirun $*"
 }
 run -np 2 -x TIDE_WIRE=udp "$T/dtype"
+run -np 3 --oversubscribe -x TIDE_WIRE=udp "$T/dtype_pair"
 run -np 2 -x TIDE_WIRE=udp -x TIDE_EAGER_LIMIT=256 -x TIDE_P2P_CHUNK=4k "$T/dtype"
 run -np 2 -x TIDE_WIRE=udp -x TIDE_ASYNC_PROGRESS=0 "$T/dtype"
 if [ "$(id -u)" != 0 ]; then
