@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Process failure beyond the named peer (doc/reliability.md): 4 ranks, the
+# last killed with SIGKILL while the others sit in an MPI_ANY_SOURCE
+# receive, MPI_Barrier, MPI_Allreduce, a 1 MiB MPI_Bcast rooted at rank 0
+# or MPI_Ibarrier + MPI_Wait (test/fault/ulfm.c checks each survivor:
+# MPI_ERR_PROC_FAILED within the bound, later collectives and ANY_SOURCE
+# receives fail at once, MPI_ERR_PROC_FAILED_PENDING keeps a nonblocking
+# one pending, survivors still exchange messages, MPIX_Comm_failure_ack
+# lets ANY_SOURCE match again).
+#  1. mpirun --enable-recovery: the survivors learn from the PMIx event
+#     (bound 1 s after the kill).
+#  2. The same with TIDE_P2P_FAILURE_EVENTS=0 and TIDE_P2P_PEER_TIMEOUT=2s:
+#     only rank 0 ever talked to the victim; it times the victim out and
+#     its notice tells the others (bound: the timeout + 2 s of slack).
+#  3. Without --enable-recovery: mpirun ends the whole job (exit 137, the
+#     rank named), nothing left behind.
+# Over udp on loopback.  TIDE_ULFM_FULL=1 runs every operation in part 2
+# too (CI: barrier and anysource only).
+. "$TIDE_SRCDIR/test/lib.sh"
+[ -x "$MPIRUN" ] || skip "mpirun is not built"
+"$MPIRUN" --help 2>&1 | grep -q -- --enable-recovery || skip "mpirun has no --enable-recovery"
+tide_build test/fault/ulfm.c "$T/ulfm"
+np=4
+all_ops="anysource barrier allreduce bcast ibarrier"
+
+# run_case LABEL OP LIMIT [ENV...]: one job; every survivor must say OK.
+run_case() {
+    local label=$1 op=$2 limit=$3
+    shift 3
+    local rc=0 start=$(date +%s)
+    env "$@" "$MPIRUN" --timeout 60 --enable-recovery -np $np --oversubscribe "$T/ulfm" "$op" \
+        "$limit" >"$T/out" 2>&1 || rc=$?
+    local took=$(($(date +%s) - start))
+    grep "^rank [0-9]: $op failed" "$T/out" | sed "s/^/  $label: /"
+    if grep -q "FAIL" "$T/out" || [ "$(grep -c "^rank [0-9]: OK $op" "$T/out")" != $((np - 1)) ]; then
+        cat "$T/out" >&2
+        fail "$label $op: not every survivor passed"
+    fi
+    [ "$rc" = 137 ] || fail "$label $op: expected mpirun to report the SIGKILL (137), got $rc"
+    note "$label $op: passed in $took s"
+    assert_no_leftovers
+}
+
+note "1. PMIx failure event (mpirun --enable-recovery)"
+for op in $all_ops; do
+    run_case event "$op" 1.0
+done
+
+note "2. no event: the transport's timeout and the detector's notice"
+ops2="anysource barrier"
+[ "${TIDE_ULFM_FULL:-0}" = 1 ] && ops2=$all_ops
+for op in $ops2; do
+    run_case notice "$op" 4.0 TIDE_P2P_FAILURE_EVENTS=0 TIDE_P2P_PEER_TIMEOUT=2s
+done
+
+note "3. without --enable-recovery: the job ends"
+rc=0
+start=$(date +%s)
+"$MPIRUN" --timeout 60 -np $np --oversubscribe "$T/ulfm" barrier 1.0 >"$T/out" 2>&1 || rc=$?
+took=$(($(date +%s) - start))
+[ "$rc" = 137 ] || fail "expected mpirun to exit 137 (rank killed by SIGKILL), got $rc: $(tail -5 "$T/out")"
+grep -q "killed by signal 9" "$T/out" || fail "mpirun did not name the killed rank"
+[ "$took" -le 20 ] || fail "the job took $took s to end"
+assert_no_leftovers
+note "job ended in $took s"
