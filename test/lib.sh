@@ -18,8 +18,20 @@ if [ "${TIDE_TEST_LONG:-0}" = 1 ]; then
     export TIDE_SOAK_LONG="${TIDE_SOAK_LONG:-1}" TIDE_SLURM_FULL="${TIDE_SLURM_FULL:-1}"
     export TIDE_MPICH_FULL="${TIDE_MPICH_FULL:-1}" TIDE_FUZZ_SECONDS="${TIDE_FUZZ_SECONDS:-600}"
 fi
-# Under --enable-sanitizers builds: ignore leaks inside third-party libraries.
+# Sanitized builds (configure --enable-sanitizers, as TIDE_SANITIZE=1
+# scripts/run-tests.sh makes): TIDE_SAN_CFLAGS holds the build's sanitizer
+# flags, empty otherwise; mpicc adds them to every program a test builds.
+# Any ASan/UBSan/LSan report ends the reporting process with exit 1 (23 for
+# leaks), so a job or program that reports fails its test.  A test whose
+# point clashes with a sanitizer adapts and says so (t-segv: handle_segv=0).
+# Leaks inside third-party libraries are ignored (test/lsan.supp).
+TIDE_SAN_CFLAGS=$(sed -n 's/^SAN_CFLAGS = //p' "$TIDE_BUILDDIR/Makefile" 2>/dev/null || true)
+export TIDE_SAN_CFLAGS
 export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$TIDE_SRCDIR/test/lsan.supp:print_suppressions=0}"
+if [ -n "$TIDE_SAN_CFLAGS" ]; then
+    export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1:detect_stack_use_after_return=0}"
+    export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+fi
 MPICC="$TIDE_PREFIX/bin/mpicc"
 MPICXX="$TIDE_PREFIX/bin/mpicxx"
 MPIRUN="$TIDE_PREFIX/bin/mpirun"

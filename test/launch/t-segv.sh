@@ -4,6 +4,12 @@
 . "$TIDE_SRCDIR/test/lib.sh"
 . "$TIDE_SRCDIR/test/launch/launch-lib.sh"
 tide_build test/launch/failer.c "$T/failer"
+# ASan build: ASan's own SIGSEGV handler would print a report and exit 1;
+# handle_segv=0 leaves the signal to kill the rank, which is what we check.
+if [ -n "$TIDE_SAN_CFLAGS" ]; then
+    export ASAN_OPTIONS="$ASAN_OPTIONS:handle_segv=0"
+    note "sanitized build: ASAN_OPTIONS=$ASAN_OPTIONS"
+fi
 launch_fresh_sync
 launch_run -np 2 "$T/failer" segv 1
 launch_expect_rc 139

@@ -9,7 +9,9 @@ case "$show" in *"-I$TIDE_PREFIX/include"*foo.c*) ;; *) fail "mpicc -show lacks 
 case "$show" in *-lmpi*) fail "compile-only (-c) must not link: $show" ;; esac
 link=$("$MPICC" -show foo.c -o foo)
 case "$link" in *"-L$TIDE_PREFIX/lib"*-lmpi*) ;; *) fail "mpicc -show lacks the link flags: $link" ;; esac
-[ "$("$MPICC" -showme:compile)" = "-I$TIDE_PREFIX/include" ] || fail "-showme:compile"
+# A sanitized build (TIDE_SAN_CFLAGS, test/lib.sh) adds its flags to both.
+[ "$("$MPICC" -showme:compile)" = "-I$TIDE_PREFIX/include${TIDE_SAN_CFLAGS:+ $TIDE_SAN_CFLAGS}" ] || fail "-showme:compile"
+[ -z "$TIDE_SAN_CFLAGS" ] || "$MPICC" -showme:link | grep -q -- "$TIDE_SAN_CFLAGS" || fail "-showme:link lacks $TIDE_SAN_CFLAGS"
 "$MPICC" -showme:link | grep -q -- "-lmpi" || fail "-showme:link"
 "$MPICC" -compile-info | grep -q -- "-I$TIDE_PREFIX/include" || fail "-compile-info"
 "$MPICC" -link-info | grep -q -- "-lmpi" || fail "-link-info"
