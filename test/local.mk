@@ -15,3 +15,4 @@ include test/slurm/local.mk
 include test/fault/local.mk
 include test/hardening/local.mk
 include test/mpich/local.mk
+include test/suites/local.mk
