@@ -17,3 +17,4 @@ EXTRA_DIST += $(bench_DATA)
 bench_DATA += bench/bibw.c bench/mbw_mr.c bench/multi_lat.c bench/ssend_lat.c bench/overlap.c \
 	bench/floor_sock.c
 EXTRA_DIST += bench/compare
+EXTRA_DIST += bench/netpipe.sh
