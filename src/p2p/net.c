@@ -642,8 +642,8 @@ static void tide_p2p_check_peers(void)
     net.next_check = now + TIDE_P2P_CHECK_NS;
     for (int i = 0; i < net.nprocs; i++) {
         if (notes && __atomic_exchange_n(&tide_p2p_dead_note[i], 0, __ATOMIC_ACQ_REL)) {
-            tide_p2p_peer_t *p = tide_p2p_peer_get(i);
-            if (p && i != net.my_proc)
+            tide_p2p_peer_t *p = i != net.my_proc ? tide_p2p_peer_get(i) : NULL;
+            if (p)
                 tide_p2p_proc_fail_how(p, -ECONNRESET, 1);
             continue;
         }
@@ -837,12 +837,17 @@ void tide_p2p_net_ack_matched(tide_p2p_msg_t *m)
     tide_p2p_send_ctrl(m->src_proc, TIDE_P2P_F_ACK, m->sid, 0, 0);
 }
 
-void tide_p2p_net_rts_refuse(tide_p2p_msg_t *m)
+/* Queued, not written here: this runs inside a process failure, maybe
+ * in the middle of another peer's output (the next progress writes it). */
+void tide_p2p_net_msg_refuse(const tide_p2p_msg_t *m)
 {
     tide_p2p_peer_t *p = tide_p2p_peer_get(m->src_proc);
-    if (p && !p->failed)
-        tide_p2p_send_ctrl(m->src_proc, TIDE_P2P_F_CTS, m->sid, 0, 0);
-    free(m);
+    if (!p || p->failed)
+        return;
+    if (m->rts)
+        tide_p2p_queue_ctrl(m->src_proc, TIDE_P2P_F_CTS, m->sid, 0, 0, 0);
+    else if (m->ack_on_match)
+        tide_p2p_queue_ctrl(m->src_proc, TIDE_P2P_F_ACK, m->sid, 0, 0, 0);
 }
 
 /* ---- input --------------------------------------------------------------- */

@@ -145,12 +145,8 @@ static void tide_p2p_deliver(tide_p2p_msg_t *m, tide_p2p_req_t *r)
 
 void tide_p2p_msg_discard(tide_p2p_msg_t *m, int err)
 {
-    if (m->rts) {
-        tide_p2p_net_rts_refuse(m);
-        return;
-    }
-    if (m->ack_on_match)
-        tide_p2p_net_ack_matched(m);
+    if (m->rts || m->ack_on_match)
+        tide_p2p_net_msg_refuse(m);
     if (m->sreq) { /* our own send on the context */
         m->sreq->msg = NULL;
         m->sreq->status.error = err;

@@ -67,8 +67,9 @@ int tide_p2p_net_progress(void);
 int tide_p2p_net_send(tide_p2p_req_t *s);
 void tide_p2p_net_rts_matched(tide_p2p_msg_t *m, tide_p2p_req_t *r);
 void tide_p2p_net_ack_matched(tide_p2p_msg_t *m);
-/* Answer a remote RTS nobody will receive with a CTS for 0 bytes; frees m. */
-void tide_p2p_net_rts_refuse(tide_p2p_msg_t *m);
+/* A remote message nobody will receive (revoked context): answer an RTS
+ * with a CTS for 0 bytes, a synchronous eager message with its ACK. */
+void tide_p2p_net_msg_refuse(const tide_p2p_msg_t *m);
 /* A message from a peer is complete (eager) or announced (RTS). */
 int tide_p2p_arrive_remote(tide_p2p_msg_t *m);
 
