@@ -83,8 +83,8 @@ static int tide_ncall_begin(tide_ncall_t *k, const char *fn, MPI_Comm comm, MPI_
 static void tide_ncall_regular(tide_ncall_t *k, tide_nside_t *s, int count, int at)
 {
     MPI_Aint extent = 0;
-    if (count > 0 && tide_dt_size(s->dt) >= 0)
-        tide_dt_query(s->dt, NULL, NULL, &extent, NULL, NULL);
+    if (count > 0 && tide_dt_query(s->dt, NULL, NULL, &extent, NULL, NULL))
+        extent = 0; /* not a datatype: tide_ncall_side reports it */
     for (int i = 0; i < s->n; i++) {
         k->counts[at + i] = count;
         k->offs[at + i] = (ptrdiff_t)i * count * extent;
@@ -112,8 +112,15 @@ static int tide_ncall_side(tide_ncall_t *k, const tide_nside_t *s, int dir, char
     }
     if (s->n == 0)
         return MPI_SUCCESS;
-    int rc = tide_stage_vec(&o->st, (void *)s->buf, s->n, s->counts, s->offs, s->types, s->dt, dir,
-                            0, base, v, v + s->n);
+    /* no block for MPI_PROC_NULL: its part of the buffer stays untouched */
+    const int *peer = dir == TIDE_STAGE_OUT ? k->in : k->out;
+    int *cnt = malloc((size_t)s->n * sizeof(int)), rc = cnt ? 0 : -ENOMEM;
+    for (int i = 0; cnt && i < s->n; i++)
+        cnt[i] = peer[i] == MPI_PROC_NULL ? 0 : s->counts[i];
+    if (!rc)
+        rc = tide_stage_vec(&o->st, (void *)s->buf, s->n, cnt, s->offs, s->types, s->dt, dir, 0,
+                            base, v, v + s->n);
+    free(cnt);
     return rc ? tide_coll_fail(o->fn, o->comm, rc) : MPI_SUCCESS;
 }
 
@@ -220,8 +227,8 @@ static int tide_nallgather(const char *fn, const void *sendbuf, int sendcount,
                               tide_mpi_error(comm, fn, MPI_ERR_ARG, "argument %s is a NULL pointer",
                                              recvcounts ? "displs" : "recvcounts"));
     MPI_Aint extent = 0;
-    if (k.nin > 0 && tide_dt_size(recvtype) >= 0)
-        tide_dt_query(recvtype, NULL, NULL, &extent, NULL, NULL);
+    if (k.nin > 0 && tide_dt_query(recvtype, NULL, NULL, &extent, NULL, NULL))
+        extent = 0;
     for (int i = 0; i < k.nin; i++)
         k.offs[i] = (ptrdiff_t)displs[i] * extent;
     rcv.offs = k.offs;
@@ -283,8 +290,8 @@ static int tide_ncall_offsets(tide_ncall_t *k, tide_nside_t *s, const int *displ
         return tide_mpi_error(k->o.comm, k->o.fn, MPI_ERR_ARG, "argument %s is a NULL pointer",
                               at ? "sendtypes" : "recvtypes");
     MPI_Aint extent = 0;
-    if (displs && s->n > 0 && tide_dt_size(s->dt) >= 0)
-        tide_dt_query(s->dt, NULL, NULL, &extent, NULL, NULL);
+    if (displs && s->n > 0 && tide_dt_query(s->dt, NULL, NULL, &extent, NULL, NULL))
+        extent = 0;
     for (int i = 0; i < s->n; i++)
         k->offs[at + i] = bdispls ? (ptrdiff_t)bdispls[i] : (ptrdiff_t)displs[i] * extent;
     s->offs = k->offs + at;

@@ -6,3 +6,4 @@ include test/mpi/comm.mk
 include test/mpi/dtype.mk
 include test/mpi/coll.mk
 include test/mpi/isendrecv.mk
+include test/mpi/topo.mk
