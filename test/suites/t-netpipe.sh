@@ -104,7 +104,7 @@ assert_no_leftovers
 np_run udp 80 -np 2 -x TIDE_WIRE=udp -- -i -n $REPS -u $UPPER
 np_integrity_ok udp $UPPER
 if [ "$full" = 1 ]; then
-    np_run udp-I 200 -np 2 -x TIDE_WIRE=udp -- -i -I -u $UPPER
+    np_run udp-I 200 -np 2 -x TIDE_WIRE=udp -- -i -I -n 20 -u $UPPER
     np_integrity_ok udp-I $UPPER
 fi
 
@@ -132,7 +132,7 @@ np_integrity_ok eth $UPPER
 cluster_no_procs
 if [ "$full" = 1 ]; then
     for opt in a z S; do
-        np_run "eth-$opt" 300 "${ETH[@]}" -- -i -$opt -u 33554433
+        np_run "eth-$opt" 300 "${ETH[@]}" -- -i -$opt -n 10 -u 33554433
         np_integrity_ok "eth-$opt" 33554433
         cluster_no_procs
     done
