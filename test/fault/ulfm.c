@@ -10,9 +10,9 @@
  * Every survivor must get MPI_ERR_PROC_FAILED from it no earlier than the
  * kill and at most LIMIT seconds after it.  Then every survivor checks the
  * later calls: each of those collectives fails at once with
- * MPI_ERR_PROC_FAILED, a blocking ANY_SOURCE receive too, a nonblocking one
- * gives MPI_ERR_PROC_FAILED_PENDING from MPI_Wait and MPI_Test and stays
- * pending; the survivors exchange checksummed messages among themselves
+ * MPI_ERR_PROC_FAILED, a blocking ANY_SOURCE receive and probe too, a
+ * nonblocking one gives MPI_ERR_PROC_FAILED_PENDING from MPI_Test, MPI_Wait
+ * and MPI_Waitany and stays pending; the survivors exchange checksummed messages among themselves
  * (named sources) on MPI_COMM_WORLD; after MPIX_Comm_failure_ack (whose
  * group is exactly the victim) the pending ANY_SOURCE request matches a
  * survivor's message.  Only rank 0 talks to the victim before it dies (so
@@ -124,6 +124,13 @@ static int later_calls(char *big, MPI_Request *pending)
           "MPI_Wait on an ANY_SOURCE receive gave class %d (want MPI_ERR_PROC_FAILED_PENDING, "
           "request kept)",
           c);
+    MPI_Request two[2] = {MPI_REQUEST_NULL, *pending};
+    int idx = -1;
+    c = cls_of(MPI_Waitany(2, two, &idx, MPI_STATUS_IGNORE));
+    CHECK(c == MPI_ERR_PROC_FAILED_PENDING && idx == 1 && two[1] == *pending,
+          "MPI_Waitany on an ANY_SOURCE receive gave class %d index %d", c, idx);
+    c = cls_of(MPI_Iprobe(MPI_ANY_SOURCE, 6, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE));
+    CHECK(c == MPI_ERR_PROC_FAILED, "MPI_Iprobe from MPI_ANY_SOURCE gave class %d", c);
     return 0;
 }
 
@@ -162,6 +169,10 @@ static int after_ack(MPI_Request *pending)
     if (n == 1)
         MPI_Group_translate_ranks(failed, 1, &zero, world, &r);
     CHECK(n == 1 && r == victim, "acknowledged group: size %d, rank %d (want 1, %d)", n, r, victim);
+    int flag = 1;
+    CHECK(MPI_Iprobe(MPI_ANY_SOURCE, 9, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE) == MPI_SUCCESS &&
+              !flag,
+          "MPI_Iprobe from MPI_ANY_SOURCE after the ack");
     MPI_Group_free(&failed);
     MPI_Group_free(&world);
     int v = 1000 + rank, prev = (rank + victim - 1) % victim;
