@@ -95,6 +95,10 @@ static int tide_xchg_wait(tide_p2p_req_t *r)
     while (!tide_p2p_req_done(r))
         tide_p2p_progress();
     int err = r->status.error;
+    if (err < 0) /* -errno of the p2p layer: a failed process (src/p2p/fail.c) or other */
+        err = err == -EMSGSIZE                                           ? MPI_ERR_TRUNCATE
+              : err == -ECONNRESET || err == -ETIMEDOUT || err == -EPIPE ? MPI_ERR_PROC_FAILED
+                                                                         : MPI_ERR_OTHER;
     if (!err && r->kind == TIDE_P2P_REQ_RECV && r->status.bytes != r->bytes)
         err = MPI_ERR_TRUNCATE;
     tide_p2p_req_free(r);

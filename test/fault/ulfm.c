@@ -113,6 +113,13 @@ static int later_calls(char *big, MPI_Request *pending)
               "later %s gave class %d in %.2f s (want MPI_ERR_PROC_FAILED at once)", ops[i], c,
               wall() - t);
     }
+    MPI_Comm dup = MPI_COMM_NULL, split = MPI_COMM_NULL;
+    double t = wall();
+    int cd = cls_of(MPI_Comm_dup(MPI_COMM_WORLD, &dup));
+    int cs = cls_of(MPI_Comm_split(MPI_COMM_WORLD, 0, rank, &split));
+    CHECK(cd == MPI_ERR_PROC_FAILED && cs == MPI_ERR_PROC_FAILED && dup == MPI_COMM_NULL &&
+              split == MPI_COMM_NULL && wall() - t < 2.0,
+          "later MPI_Comm_dup/split gave classes %d/%d in %.2f s", cd, cs, wall() - t);
     static int y; /* the request outlives this call */
     int flag = 1;
     MPI_Irecv(&y, 1, MPI_INT, MPI_ANY_SOURCE, 6, MPI_COMM_WORLD, pending);
