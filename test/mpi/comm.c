@@ -11,16 +11,10 @@
 
 static int wrank, wsize;
 
-#define CHECK(cond, ...)                                                  \
-    do {                                                                  \
-        if (!(cond)) {                                                    \
-            fprintf(stderr, "comm: rank %d: line %d: ", wrank, __LINE__); \
-            fprintf(stderr, __VA_ARGS__);                                 \
-            fprintf(stderr, "\n");                                        \
-            MPI_Abort(MPI_COMM_WORLD, 1);                                 \
-        }                                                                 \
-    } while (0)
-#define OK(call) CHECK((call) == MPI_SUCCESS, "%s failed", #call)
+#define CHECK_PREFIX "comm:"
+#define CHECK_RANK   wrank
+#define CHECK_FATAL
+#include "check.h"
 
 /* World rank of comm's rank r. */
 static int world_of(MPI_Comm comm, int r)

@@ -15,16 +15,10 @@ static int copies, deletes, last_deleted, type_deletes;
 static int handler_calls, handler_class;
 static MPI_Comm handler_comm;
 
-#define CHECK(cond, ...)                                                       \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            fprintf(stderr, "comm_attr: rank %d: line %d: ", wrank, __LINE__); \
-            fprintf(stderr, __VA_ARGS__);                                      \
-            fprintf(stderr, "\n");                                             \
-            MPI_Abort(MPI_COMM_WORLD, 1);                                      \
-        }                                                                      \
-    } while (0)
-#define OK(call) CHECK((call) == MPI_SUCCESS, "%s failed", #call)
+#define CHECK_PREFIX "comm_attr:"
+#define CHECK_RANK   wrank
+#define CHECK_FATAL
+#include "check.h"
 
 static int copy_fn(MPI_Comm c, int k, void *extra, void *in, void *out, int *flag)
 {

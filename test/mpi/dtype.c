@@ -16,17 +16,9 @@
 
 static int rank, size, failures;
 
-#define CHECK(c, ...)                                                                \
-    do {                                                                             \
-        if (!(c)) {                                                                  \
-            fprintf(stderr, "dtype FAIL rank %d line %d: %s: ", rank, __LINE__, #c); \
-            fprintf(stderr, __VA_ARGS__);                                            \
-            fprintf(stderr, "\n");                                                   \
-            failures++;                                                              \
-        }                                                                            \
-    } while (0)
-
-#define OK(call) CHECK((call) == MPI_SUCCESS, "%s failed", #call)
+#define CHECK_PREFIX "dtype FAIL"
+#define CHECK_RANK   rank
+#include "check.h"
 
 /* ---- constructors: size, bounds, envelope, contents --------------------- */
 

@@ -21,17 +21,8 @@
 
 static int failures;
 
-#define CHECK(c, ...)                                                      \
-    do {                                                                   \
-        if (!(c)) {                                                        \
-            fprintf(stderr, "dtype_ext FAIL line %d: %s: ", __LINE__, #c); \
-            fprintf(stderr, __VA_ARGS__);                                  \
-            fprintf(stderr, "\n");                                         \
-            failures++;                                                    \
-        }                                                                  \
-    } while (0)
-
-#define OK(call) CHECK((call) == MPI_SUCCESS, "%s failed", #call)
+#define CHECK_PREFIX "dtype_ext FAIL"
+#include "check.h"
 
 /* ---- darray -------------------------------------------------------------- */
 

@@ -9,16 +9,10 @@
 
 static int wrank, n;
 
-#define CHECK(cond, ...)                                                   \
-    do {                                                                   \
-        if (!(cond)) {                                                     \
-            fprintf(stderr, "group: rank %d: line %d: ", wrank, __LINE__); \
-            fprintf(stderr, __VA_ARGS__);                                  \
-            fprintf(stderr, "\n");                                         \
-            MPI_Abort(MPI_COMM_WORLD, 1);                                  \
-        }                                                                  \
-    } while (0)
-#define OK(call) CHECK((call) == MPI_SUCCESS, "%s failed", #call)
+#define CHECK_PREFIX "group:"
+#define CHECK_RANK   wrank
+#define CHECK_FATAL
+#include "check.h"
 
 /* The world ranks of g, in order, must be want[0..len-1]. */
 static void expect(MPI_Group g, MPI_Group world, int len, const int *want, const char *what)

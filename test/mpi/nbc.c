@@ -17,17 +17,10 @@
 #include <string.h>
 
 static int rank, size, failures;
-#define CHECK(c, ...)                                                         \
-    do {                                                                      \
-        if (!(c)) {                                                           \
-            fprintf(stderr, "nbc rank %d line %d: %s: ", rank, __LINE__, #c); \
-            fprintf(stderr, __VA_ARGS__);                                     \
-            fprintf(stderr, "\n");                                            \
-            if (++failures > 20)                                              \
-                MPI_Abort(MPI_COMM_WORLD, 1);                                 \
-        }                                                                     \
-    } while (0)
-#define OK(call) CHECK((call) == MPI_SUCCESS, "call failed")
+#define CHECK_PREFIX       "nbc"
+#define CHECK_RANK         rank
+#define CHECK_MAX_FAILURES 20
+#include "check.h"
 
 static const int counts[] = {0, 1, 7, 1000, 20000}; /* ints: 20000 = 80 KB */
 enum { NCOUNTS = sizeof(counts) / sizeof(counts[0]) };

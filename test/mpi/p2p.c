@@ -22,15 +22,9 @@
 
 static int rank, size, failures;
 
-#define CHECK(c, ...)                                                              \
-    do {                                                                           \
-        if (!(c)) {                                                                \
-            fprintf(stderr, "p2p FAIL rank %d line %d: %s: ", rank, __LINE__, #c); \
-            fprintf(stderr, __VA_ARGS__);                                          \
-            fprintf(stderr, "\n");                                                 \
-            failures++;                                                            \
-        }                                                                          \
-    } while (0)
+#define CHECK_PREFIX "p2p FAIL"
+#define CHECK_RANK   rank
+#include "check.h"
 
 static void fill(unsigned char *b, size_t n, unsigned seed)
 {

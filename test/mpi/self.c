@@ -11,13 +11,8 @@
 #include <string.h>
 
 static int failures;
-#define CHECK(c)                                                                  \
-    do {                                                                          \
-        if (!(c)) {                                                               \
-            fprintf(stderr, "self: check failed at line %d: %s\n", __LINE__, #c); \
-            failures++;                                                           \
-        }                                                                         \
-    } while (0)
+#define CHECK_PREFIX "self: check failed"
+#include "check.h"
 
 static void fill(char *b, size_t n, int seed)
 {

@@ -18,13 +18,8 @@ static int tide_prof_count(const char *name)
 }
 
 static int failures;
-#define CHECK(c)                                                                \
-    do {                                                                        \
-        if (!(c)) {                                                             \
-            fprintf(stderr, "tools: check failed line %d: %s\n", __LINE__, #c); \
-            failures++;                                                         \
-        }                                                                       \
-    } while (0)
+#define CHECK_PREFIX "tools: check failed"
+#include "check.h"
 
 int main(int argc, char **argv)
 {
