@@ -32,6 +32,11 @@ if [ -n "$TIDE_SAN_CFLAGS" ]; then
     export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1:detect_stack_use_after_return=0}"
     export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 fi
+# Time limits that bound throughput (not hangs) scale: tide_secs 60 is 60 s,
+# 180 s in a sanitized build (TIDE_TIME_SCALE, default 3 there, else 1).
+: "${TIDE_TIME_SCALE:=$([ -n "$TIDE_SAN_CFLAGS" ] && echo 3 || echo 1)}"
+export TIDE_TIME_SCALE
+tide_secs() { echo $(($1 * TIDE_TIME_SCALE)); }
 MPICC="$TIDE_PREFIX/bin/mpicc"
 MPICXX="$TIDE_PREFIX/bin/mpicxx"
 MPIRUN="$TIDE_PREFIX/bin/mpirun"

@@ -128,7 +128,7 @@ launch_err_has "lost the daemon on host [ab] (pid [0-9]*), which exited with cod
 tide_build test/launch/stdin.c "$T/stdin"
 seq 1 3000000 >"$T/big"
 RC=0
-timeout -k 5 60 "$MPIRUN" "${FAKE[@]}" --host a,b "$T/stdin" <"$T/big" >"$T/out" 2>"$T/err" || RC=$?
+timeout -k 5 "$(tide_secs 60)" "$MPIRUN" "${FAKE[@]}" --host a,b "$T/stdin" <"$T/big" >"$T/out" 2>"$T/err" || RC=$?
 launch_expect_rc 0
 grep '^echo: ' "$T/out" | sed 's/^echo: //' | cmp -s - "$T/big" || fail "stdin across hosts arrived changed"
 
