@@ -51,6 +51,19 @@ static int tide_mpi_init_common(const char *fn, int required, int *provided)
         return MPI_ERR_OTHER;
     }
     tide_rte_on_proc_failed(tide_p2p_proc_failed); /* PMIx failure events */
+    /* The modex: wait until every rank has published its address and bring
+     * them all here.  Without it the first message to a peer that has not
+     * started yet (a host whose daemon starts late) would wait in the
+     * runtime for its address with the point-to-point lock held -- deaf to
+     * every other peer, which would time this process out. */
+    rc = tide_rte_fence_poll(tide_p2p_progress, 1);
+    if (rc) {
+        tide_error("%s: the ranks of the job could not exchange their addresses (%s)", fn,
+                   strerror(-rc));
+        tide_p2p_finalize();
+        tide_rte_finalize();
+        return MPI_ERR_OTHER;
+    }
     /* Every layer below is thread-safe, so the level asked for is given. */
     tide_mpi.thread_level = required;
     tide_mpi.main_thread = pthread_self();
@@ -108,7 +121,7 @@ int PMPI_Finalize(void)
      * a peer may still need it. */
     tide_mpi_req_drain_orphans();
     tide_p2p_flush();
-    int rc = tide_rte_fence_poll(tide_p2p_progress);
+    int rc = tide_rte_fence_poll(tide_p2p_progress, 0);
     tide_p2p_finalize();
     __atomic_store_n(&tide_mpi.state, TIDE_MPI_STATE_FINALIZED, __ATOMIC_RELEASE);
     rc = rc ? rc : tide_rte_finalize();

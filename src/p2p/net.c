@@ -579,6 +579,44 @@ static void tide_p2p_fail_input(tide_p2p_peer_t *p, int err)
     }
 }
 
+/* Why a peer was declared gone, for whoever reads the log: each of its
+ * streams' state (in the spirit of `ss -i`) and the wire's counters -- a
+ * peer that never answered looks different from a wire that stopped
+ * delivering (kernel ring drops) or a window that never opened. */
+static void tide_p2p_diag_stream(const tide_p2p_peer_t *p, const char *dir, tide_stream_t *s)
+{
+    tide_stream_info_t i;
+    if (!s || tide_stream_get_info(s, &i))
+        return;
+    tide_warn("process %d, stream %s: %s flight %u cwnd %u snd_wnd %u rcv_wnd %u rto %u us "
+              "backoff %u srtt %u us; %llu segs out, %llu in, %llu retransmitted, %llu RTOs, "
+              "%llu window probes, %llu bytes acked, %llu received",
+              p->proc, dir, tide_stream_state_name(i.state), i.flight, i.cwnd, i.snd_wnd, i.rcv_wnd,
+              i.rto_us, i.backoff, i.srtt_us, (unsigned long long)i.segs_out,
+              (unsigned long long)i.segs_in, (unsigned long long)i.retrans_segs,
+              (unsigned long long)i.rto_fires, (unsigned long long)i.window_probes,
+              (unsigned long long)i.bytes_acked, (unsigned long long)i.bytes_received);
+}
+
+static void tide_p2p_diag(const tide_p2p_peer_t *p)
+{
+    tide_p2p_diag_stream(p, "to it", p->out);
+    tide_p2p_diag_stream(p, "from it", p->in);
+    if (net.wire->ops->update_stats)
+        net.wire->ops->update_stats(net.wire);
+    const tide_wire_stats_t *w = &net.wire->stats;
+    const tide_stream_stats_t *st = tide_stream_stack_stats(net.stack);
+    tide_warn("this process: wire %s rx %llu frames (%llu dropped by the kernel, %llu bad), "
+              "tx %llu (%llu errors); stack %llu keepalive probes, %llu backlog drops, %llu "
+              "key drops, %llu CRC errors, %llu for no connection",
+              net.wire->ops->name, (unsigned long long)w->rx_frames,
+              (unsigned long long)w->rx_dropped_kernel, (unsigned long long)w->rx_dropped_bad,
+              (unsigned long long)w->tx_frames, (unsigned long long)w->tx_errors,
+              (unsigned long long)st->keepalive_probes, (unsigned long long)st->backlog_drops,
+              (unsigned long long)st->key_drops, (unsigned long long)st->crc_errors,
+              (unsigned long long)st->no_conn_drops);
+}
+
 /* Process p is gone (its stream failed; or, told, the runtime or a peer
  * said so): every pending and later operation with it completes with err,
  * which the MPI layer reports as MPI_ERR_PROC_FAILED, and the collective
@@ -590,6 +628,8 @@ static void tide_p2p_proc_fail_how(tide_p2p_peer_t *p, int err, int told)
         return;
     tide_error("process %d is gone (%s): operations with it fail", p->proc,
                told ? "reported by the runtime or a peer" : strerror(-err));
+    if (!told)
+        tide_p2p_diag(p);
     p->failed = err;
     net.nfailed++;
     if (tide_p2p_dead_mark)

@@ -294,12 +294,16 @@ static void tide_rte_fence_cb(pmix_status_t status, void *cbdata)
     __atomic_store_n(done, status == PMIX_SUCCESS ? 1 : -1, __ATOMIC_RELEASE); /* polled */
 }
 
-int tide_rte_fence_poll(int (*poll)(void))
+int tide_rte_fence_poll(int (*poll)(void), int collect)
 {
     if (!tide_rte_have_pmix)
         return 0;
     volatile int done = 0;
-    pmix_status_t st = PMIx_Fence_nb(NULL, 0, NULL, 0, tide_rte_fence_cb, (void *)&done);
+    pmix_info_t info;
+    bool flag = collect ? true : false;
+    PMIX_INFO_LOAD(&info, PMIX_COLLECT_DATA, &flag, PMIX_BOOL);
+    pmix_status_t st = PMIx_Fence_nb(NULL, 0, &info, 1, tide_rte_fence_cb, (void *)&done);
+    PMIX_INFO_DESTRUCT(&info);
     if (st != PMIX_SUCCESS) {
         tide_error("PMIx_Fence_nb failed: %s", PMIx_Error_string(st));
         return tide_rte_pmix_errno(st);

@@ -4,6 +4,7 @@ CLUSTER_TESTS = \
 	test/cluster/t-hosts.sh \
 	test/cluster/t-slurm-agent.sh \
 	test/cluster/t-p2p-hosts.sh \
+	test/cluster/t-slow-host.sh \
 	test/cluster/t-hosts-fail.sh
 check_PROGRAMS += test/cluster/nodelist
 test_cluster_nodelist_SOURCES = test/cluster/nodelist.c mpirun/hosts.c mpirun/mpirun.h

@@ -10,14 +10,6 @@
 . "$TIDE_SRCDIR/test/slurm/slurmlib.sh"
 . "$TIDE_SRCDIR/test/slurm/srun_common.sh"
 slurm_check || skip "$SLURM_WHY"
-# KNOWN FAILURE (2026-11-23, issue 7 note): since the afternoon's changes the
-# first program fails here every time -- two ranks on one emulated node stop
-# reaching each other over eth0 (connect or keepalive "Connection timed
-# out") -- while the same programs pass under srun (t-srun-2node.sh) and
-# under mpirun's namespace hosts (test/cluster/t-p2p-hosts.sh).  Not yet
-# understood; the CI form skips it, TIDE_SLURM_FULL=1 runs it.
-[ "${TIDE_SLURM_FULL:-0}" = 1 ] ||
-    skip "known failure under investigation (see the comment; TIDE_SLURM_FULL=1 runs it)"
 [ -x "$MPIRUN" ] || skip "Tide is not installed in $TIDE_PREFIX"
 tide_build test/slurm/srun_check.c "$T/srun_check"
 tide_build test/mpi/p2p.c "$T/p2p" -pthread
