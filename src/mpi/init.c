@@ -209,8 +209,8 @@ int PMPI_Get_library_version(char *version, int *resultlen)
     /* MPI_VERSION says 3.1; the string says what of it is absent
      * (doc/guide.md, "What is implemented"). */
     int n = snprintf(version, MPI_MAX_LIBRARY_VERSION_STRING,
-                     "Tide MPI %s (MPI 3.1 without one-sided communication, I/O, dynamic "
-                     "processes and process topologies; wires: %s)",
+                     "Tide MPI %s (MPI 3.1 without one-sided communication, I/O and "
+                     "dynamic processes; wires: %s)",
                      PACKAGE_VERSION, TIDE_WIRES);
     *resultlen = n < MPI_MAX_LIBRARY_VERSION_STRING ? n : MPI_MAX_LIBRARY_VERSION_STRING - 1;
     return MPI_SUCCESS;

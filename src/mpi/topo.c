@@ -501,7 +501,10 @@ int PMPI_Cart_shift(MPI_Comm comm, int direction, int disp, int *rank_source, in
 TIDE_MPI_WEAK(MPI_Cart_shift);
 
 /* Cart_sub: processes that agree on the dropped coordinates share a new
- * communicator, ranked by the kept coordinates (row-major). */
+ * communicator, ranked by the kept coordinates (row-major).  With no
+ * dimension kept only rank 0 gets a (zero-dimensional) communicator, as
+ * from MPI_Cart_create with ndims 0; MPICH behaves so and its test suite
+ * (topo/cartsuball) expects it. */
 int PMPI_Cart_sub(MPI_Comm comm, const int remain_dims[], MPI_Comm *newcomm)
 {
     static const char fn[] = "MPI_Cart_sub";
@@ -521,9 +524,13 @@ int PMPI_Cart_sub(MPI_Comm comm, const int remain_dims[], MPI_Comm *newcomm)
         } else
             color = color * t->dims[i] + t->coords[i];
     }
-    int rc = PMPI_Comm_split(comm, color, key, newcomm);
-    if (rc)
-        return tide_mpi_error(comm, fn, rc, "could not create the new communicator");
+    int rc;
+    if (nd == 0) /* zero dimensions left: as MPI_Cart_create with ndims 0 (MPICH does so) */
+        rc = tide_topo_comm(fn, c, 1, newcomm);
+    else if ((rc = PMPI_Comm_split(comm, color, key, newcomm)))
+        rc = tide_mpi_error(comm, fn, rc, "could not create the new communicator");
+    if (rc || *newcomm == MPI_COMM_NULL)
+        return rc;
     tide_topo_t *n = tide_cart_new(nd, dims, periods, key);
     if (!n) {
         PMPI_Comm_free(newcomm);

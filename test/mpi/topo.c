@@ -188,6 +188,16 @@ static void test_cart_grid(int nd, const int *dims, const int *periods)
             OK(MPI_Comm_free(&subc));
         }
     }
+    int none[8] = {0}, res;
+    MPI_Comm zero;
+    OK(MPI_Cart_sub(cart, none, &zero)); /* no dimension kept: rank 0 alone */
+    CHECK((rank == 0) == (zero != MPI_COMM_NULL), "Cart_sub to 0 dimensions at rank %d", rank);
+    if (zero != MPI_COMM_NULL) {
+        OK(MPI_Comm_compare(zero, MPI_COMM_SELF, &res));
+        OK(MPI_Cartdim_get(zero, &ndims));
+        CHECK(res == MPI_CONGRUENT && ndims == 0, "0-d sub: %d %d", res, ndims);
+        OK(MPI_Comm_free(&zero));
+    }
     MPI_Comm dup;
     OK(MPI_Comm_dup(cart, &dup));
     OK(MPI_Topo_test(dup, &t));

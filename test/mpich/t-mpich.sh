@@ -3,7 +3,7 @@
 # test/mpich/ci.list (point-to-point, datatypes, communicators, groups,
 # attributes), every one of which must pass.  With TIDE_MPICH_FULL=1 also
 # the whole directories attr, coll, comm, datatype, errhan, group, info,
-# init and pt2pt; there a failure listed in test/mpich/expected-failures is
+# init, pt2pt and topo; there a failure listed in test/mpich/expected-failures is
 # reported but does not fail the test.  Skips when the MPICH tarball has not
 # been fetched (scripts/fetch-deps.sh, run by scripts/setup.sh).
 # Environment: TIDE_MPICH_FULL, TIDE_MPICH_TARBALL, TIDE_MPICH_WORK (build
@@ -19,7 +19,7 @@ runner="$TIDE_SRCDIR/test/mpich/run.sh"
 "$runner" --list "$TIDE_SRCDIR/test/mpich/ci.list" --work "$work" ||
     fail "a test of test/mpich/ci.list failed (output above)"
 if [ "${TIDE_MPICH_FULL:-0}" = 1 ]; then
-    "$runner" --dirs attr,coll,comm,datatype,errhan,group,info,init,pt2pt --work "$work" ||
+    "$runner" --dirs attr,coll,comm,datatype,errhan,group,info,init,pt2pt,topo --work "$work" ||
         fail "MPICH suite: failures not listed in test/mpich/expected-failures (output above)"
 fi
 assert_no_leftovers
