@@ -18,6 +18,8 @@ packages=(
     build-essential autoconf automake libtool pkg-config
     libpmix-dev libhwloc-dev check libsubunit-dev libibverbs-dev
     iproute2 libcap2-bin procps psmisc
+    # mpirun's default launch agent, tested for real (test/cluster/t-ssh.sh)
+    openssh-server
     # soft-RoCE tests (test/roce): a stock Debian kernel with rdma_rxe booted
     # under QEMU, the rxe verbs provider, busybox for the guest's initramfs
     qemu-system-x86 linux-image-amd64 busybox-static cpio ibverbs-providers
