@@ -19,8 +19,12 @@
 #include "mpi/topo.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The count argument of the v and w forms (they have counts arrays). */
+#define TIDE_NCALL_V INT_MIN
 
 /* One side of a neighbourhood collective: n blocks, block i is counts[i]
  * items of types[i] (types NULL: dt) at buf + offs[i] bytes. */
@@ -217,7 +221,11 @@ static int tide_nallgather(const char *fn, const void *sendbuf, int sendcount,
                         sendtype, "sendbuf", "sendcount", "sendtype"};
     tide_nside_t rcv = {recvbuf,  k.nin,     recvcounts,  NULL,      NULL,
                         recvtype, "recvbuf", "recvcount", "recvtype"};
-    if (recvcount >= 0) {
+    if (recvcount != TIDE_NCALL_V) {
+        if (recvcount < 0)
+            return tide_ncall_end(&k,
+                                  tide_mpi_error(comm, fn, MPI_ERR_COUNT,
+                                                 "argument recvcount (%d) is negative", recvcount));
         tide_ncall_regular(&k, &rcv, recvcount, 0);
         return tide_ncall_go(&k, &snd, &rcv);
     }
@@ -238,9 +246,6 @@ static int tide_nallgather(const char *fn, const void *sendbuf, int sendcount,
 int PMPI_Neighbor_allgather(const void *sendbuf, int sendcount, MPI_Datatype sendtype,
                             void *recvbuf, int recvcount, MPI_Datatype recvtype, MPI_Comm comm)
 {
-    if (recvcount < 0)
-        return tide_mpi_error(comm, "MPI_Neighbor_allgather", MPI_ERR_COUNT,
-                              "argument recvcount (%d) is negative", recvcount);
     return tide_nallgather("MPI_Neighbor_allgather", sendbuf, sendcount, sendtype, recvbuf,
                            recvcount, NULL, NULL, recvtype, comm, NULL);
 }
@@ -250,9 +255,6 @@ int PMPI_Ineighbor_allgather(const void *sendbuf, int sendcount, MPI_Datatype se
                              void *recvbuf, int recvcount, MPI_Datatype recvtype, MPI_Comm comm,
                              MPI_Request *request)
 {
-    if (recvcount < 0)
-        return tide_mpi_error(comm, "MPI_Ineighbor_allgather", MPI_ERR_COUNT,
-                              "argument recvcount (%d) is negative", recvcount);
     return tide_nallgather("MPI_Ineighbor_allgather", sendbuf, sendcount, sendtype, recvbuf,
                            recvcount, NULL, NULL, recvtype, comm, request);
 }
@@ -262,8 +264,8 @@ int PMPI_Neighbor_allgatherv(const void *sendbuf, int sendcount, MPI_Datatype se
                              void *recvbuf, const int recvcounts[], const int displs[],
                              MPI_Datatype recvtype, MPI_Comm comm)
 {
-    return tide_nallgather("MPI_Neighbor_allgatherv", sendbuf, sendcount, sendtype, recvbuf, -1,
-                           recvcounts, displs, recvtype, comm, NULL);
+    return tide_nallgather("MPI_Neighbor_allgatherv", sendbuf, sendcount, sendtype, recvbuf,
+                           TIDE_NCALL_V, recvcounts, displs, recvtype, comm, NULL);
 }
 TIDE_MPI_WEAK(MPI_Neighbor_allgatherv);
 
@@ -271,8 +273,8 @@ int PMPI_Ineighbor_allgatherv(const void *sendbuf, int sendcount, MPI_Datatype s
                               void *recvbuf, const int recvcounts[], const int displs[],
                               MPI_Datatype recvtype, MPI_Comm comm, MPI_Request *request)
 {
-    return tide_nallgather("MPI_Ineighbor_allgatherv", sendbuf, sendcount, sendtype, recvbuf, -1,
-                           recvcounts, displs, recvtype, comm, request);
+    return tide_nallgather("MPI_Ineighbor_allgatherv", sendbuf, sendcount, sendtype, recvbuf,
+                           TIDE_NCALL_V, recvcounts, displs, recvtype, comm, request);
 }
 TIDE_MPI_WEAK(MPI_Ineighbor_allgatherv);
 
@@ -298,7 +300,7 @@ static int tide_ncall_offsets(tide_ncall_t *k, tide_nside_t *s, const int *displ
     return MPI_SUCCESS;
 }
 
-/* Alltoall (counts NULL), alltoallv (int displacements in extents) and
+/* Alltoall (counts, not TIDE_NCALL_V), alltoallv (int displacements in extents) and
  * alltoallw (byte displacements, a type per block). */
 static int tide_nalltoall(const char *fn, const void *sendbuf, int sendcount, const int *sendcounts,
                           const int *sdispls, const MPI_Aint *sbdispls,
@@ -308,7 +310,7 @@ static int tide_nalltoall(const char *fn, const void *sendbuf, int sendcount, co
                           MPI_Datatype recvtype, MPI_Comm comm, MPI_Request *req)
 {
     tide_ncall_t k;
-    int rc = tide_ncall_begin(&k, fn, comm, req), v = sendcount < 0;
+    int rc = tide_ncall_begin(&k, fn, comm, req), v = sendcount == TIDE_NCALL_V;
     if (rc)
         return rc;
     tide_nside_t snd = {sendbuf,   k.nout,   sendcounts, NULL,
@@ -318,6 +320,11 @@ static int tide_nalltoall(const char *fn, const void *sendbuf, int sendcount, co
                         recvtypes, recvtype, "recvbuf",  v ? "recvcounts" : "recvcount",
                         "recvtype"};
     if (!v) {
+        if (sendcount < 0 || recvcount < 0)
+            return tide_ncall_end(&k, tide_mpi_error(comm, fn, MPI_ERR_COUNT,
+                                                     "argument %s (%d) is negative",
+                                                     sendcount < 0 ? "sendcount" : "recvcount",
+                                                     sendcount < 0 ? sendcount : recvcount));
         tide_ncall_regular(&k, &rcv, recvcount, 0);
         tide_ncall_regular(&k, &snd, sendcount, k.most);
         return tide_ncall_go(&k, &snd, &rcv);
@@ -331,10 +338,6 @@ static int tide_nalltoall(const char *fn, const void *sendbuf, int sendcount, co
 int PMPI_Neighbor_alltoall(const void *sendbuf, int sendcount, MPI_Datatype sendtype, void *recvbuf,
                            int recvcount, MPI_Datatype recvtype, MPI_Comm comm)
 {
-    if (sendcount < 0 || recvcount < 0)
-        return tide_mpi_error(
-            comm, "MPI_Neighbor_alltoall", MPI_ERR_COUNT, "argument %s (%d) is negative",
-            sendcount < 0 ? "sendcount" : "recvcount", sendcount < 0 ? sendcount : recvcount);
     return tide_nalltoall("MPI_Neighbor_alltoall", sendbuf, sendcount, NULL, NULL, NULL, NULL,
                           sendtype, recvbuf, recvcount, NULL, NULL, NULL, NULL, recvtype, comm,
                           NULL);
@@ -345,10 +348,6 @@ int PMPI_Ineighbor_alltoall(const void *sendbuf, int sendcount, MPI_Datatype sen
                             void *recvbuf, int recvcount, MPI_Datatype recvtype, MPI_Comm comm,
                             MPI_Request *request)
 {
-    if (sendcount < 0 || recvcount < 0)
-        return tide_mpi_error(
-            comm, "MPI_Ineighbor_alltoall", MPI_ERR_COUNT, "argument %s (%d) is negative",
-            sendcount < 0 ? "sendcount" : "recvcount", sendcount < 0 ? sendcount : recvcount);
     return tide_nalltoall("MPI_Ineighbor_alltoall", sendbuf, sendcount, NULL, NULL, NULL, NULL,
                           sendtype, recvbuf, recvcount, NULL, NULL, NULL, NULL, recvtype, comm,
                           request);
@@ -359,9 +358,9 @@ int PMPI_Neighbor_alltoallv(const void *sendbuf, const int sendcounts[], const i
                             MPI_Datatype sendtype, void *recvbuf, const int recvcounts[],
                             const int rdispls[], MPI_Datatype recvtype, MPI_Comm comm)
 {
-    return tide_nalltoall("MPI_Neighbor_alltoallv", sendbuf, -1, sendcounts, sdispls, NULL, NULL,
-                          sendtype, recvbuf, -1, recvcounts, rdispls, NULL, NULL, recvtype, comm,
-                          NULL);
+    return tide_nalltoall("MPI_Neighbor_alltoallv", sendbuf, TIDE_NCALL_V, sendcounts, sdispls,
+                          NULL, NULL, sendtype, recvbuf, TIDE_NCALL_V, recvcounts, rdispls, NULL,
+                          NULL, recvtype, comm, NULL);
 }
 TIDE_MPI_WEAK(MPI_Neighbor_alltoallv);
 
@@ -370,9 +369,9 @@ int PMPI_Ineighbor_alltoallv(const void *sendbuf, const int sendcounts[], const 
                              const int rdispls[], MPI_Datatype recvtype, MPI_Comm comm,
                              MPI_Request *request)
 {
-    return tide_nalltoall("MPI_Ineighbor_alltoallv", sendbuf, -1, sendcounts, sdispls, NULL, NULL,
-                          sendtype, recvbuf, -1, recvcounts, rdispls, NULL, NULL, recvtype, comm,
-                          request);
+    return tide_nalltoall("MPI_Ineighbor_alltoallv", sendbuf, TIDE_NCALL_V, sendcounts, sdispls,
+                          NULL, NULL, sendtype, recvbuf, TIDE_NCALL_V, recvcounts, rdispls, NULL,
+                          NULL, recvtype, comm, request);
 }
 TIDE_MPI_WEAK(MPI_Ineighbor_alltoallv);
 
@@ -380,9 +379,9 @@ int PMPI_Neighbor_alltoallw(const void *sendbuf, const int sendcounts[], const M
                             const MPI_Datatype sendtypes[], void *recvbuf, const int recvcounts[],
                             const MPI_Aint rdispls[], const MPI_Datatype recvtypes[], MPI_Comm comm)
 {
-    return tide_nalltoall("MPI_Neighbor_alltoallw", sendbuf, -1, sendcounts, NULL, sdispls,
-                          sendtypes, MPI_DATATYPE_NULL, recvbuf, -1, recvcounts, NULL, rdispls,
-                          recvtypes, MPI_DATATYPE_NULL, comm, NULL);
+    return tide_nalltoall("MPI_Neighbor_alltoallw", sendbuf, TIDE_NCALL_V, sendcounts, NULL,
+                          sdispls, sendtypes, MPI_DATATYPE_NULL, recvbuf, TIDE_NCALL_V, recvcounts,
+                          NULL, rdispls, recvtypes, MPI_DATATYPE_NULL, comm, NULL);
 }
 TIDE_MPI_WEAK(MPI_Neighbor_alltoallw);
 
@@ -391,8 +390,8 @@ int PMPI_Ineighbor_alltoallw(const void *sendbuf, const int sendcounts[], const 
                              const MPI_Aint rdispls[], const MPI_Datatype recvtypes[],
                              MPI_Comm comm, MPI_Request *request)
 {
-    return tide_nalltoall("MPI_Ineighbor_alltoallw", sendbuf, -1, sendcounts, NULL, sdispls,
-                          sendtypes, MPI_DATATYPE_NULL, recvbuf, -1, recvcounts, NULL, rdispls,
-                          recvtypes, MPI_DATATYPE_NULL, comm, request);
+    return tide_nalltoall("MPI_Ineighbor_alltoallw", sendbuf, TIDE_NCALL_V, sendcounts, NULL,
+                          sdispls, sendtypes, MPI_DATATYPE_NULL, recvbuf, TIDE_NCALL_V, recvcounts,
+                          NULL, rdispls, recvtypes, MPI_DATATYPE_NULL, comm, request);
 }
 TIDE_MPI_WEAK(MPI_Ineighbor_alltoallw);

@@ -697,6 +697,8 @@ static void test_neighbours(MPI_Comm g, MPI_Comm adj, MPI_Comm gen)
     EXPECT_ERR(MPI_Neighbor_alltoall(&x, 1, MPI_INT, &x, 1, MPI_INT, MPI_COMM_WORLD),
                MPI_ERR_TOPOLOGY);
     EXPECT_ERR(MPI_Neighbor_allgather(&x, -1, MPI_INT, &x, 1, MPI_INT, cs[0]), MPI_ERR_COUNT);
+    EXPECT_ERR(MPI_Neighbor_alltoall(&x, 1, MPI_INT, &x, -1, MPI_INT, cs[0]), MPI_ERR_COUNT);
+    EXPECT_ERR(MPI_Neighbor_allgather(&x, 1, MPI_INT, &x, -1, MPI_INT, cs[0]), MPI_ERR_COUNT);
     EXPECT_ERR(MPI_Ineighbor_allgather(&x, 1, MPI_INT, &x, 1, MPI_INT, cs[0], NULL), MPI_ERR_ARG);
     EXPECT_ERR(MPI_Neighbor_alltoall(&x, 1, MPI_DATATYPE_NULL, &x, 1, MPI_INT, cs[0]),
                MPI_ERR_TYPE);
