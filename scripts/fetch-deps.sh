@@ -3,10 +3,11 @@
 # cache folder _deps/ of the checkout (or $TIDE_DEPS_DIR), verify each
 # against its pinned SHA-256, and skip what is already there.  Today, from
 # Debian's mirror: the MPICH 4.0.2 source tarball, whose test/mpi suite
-# test/mpich/ runs against Tide (doc/mpich-tests.md), and NetPIPE 3.7.2,
-# whose NPmpi test/suites/ and bench/netpipe.sh build and run against Tide
-# (doc/benchmarks.md).  Nothing is unpacked
-# here; the runners unpack what they need into their own build folders.
+# test/mpich/ runs against Tide (doc/mpich-tests.md), NetPIPE 3.7.2, whose
+# NPmpi test/suites/ and bench/netpipe.sh build and run against Tide, and
+# HPC Challenge 1.5.0 (test/suites/t-hpcc.sh; doc/benchmarks.md).  Nothing
+# is unpacked here; the runners unpack what they need into their own build
+# folders.
 #   scripts/fetch-deps.sh            fetch what is missing, verify all
 # Environment: TIDE_DEPS_DIR (default _deps), TIDE_DEPS_MIRROR (default
 # http://deb.debian.org/debian).  Exit 0 when every file is present and
@@ -21,6 +22,7 @@ mirror=${TIDE_DEPS_MIRROR:-http://deb.debian.org/debian}
 files=(
     "mpich_4.0.2.orig.tar.xz b27039f964afeb6b8a3e009c56b441cbe368c26d6d6476ad3bb7190996875860 pool/main/m/mpich/mpich_4.0.2.orig.tar.xz"
     "netpipe_3.7.2.orig.tar.gz 13dac884ff52951636f651c421f5ff4a853218a95aa28a4a852402ee385a2ab8 pool/main/n/netpipe/netpipe_3.7.2.orig.tar.gz"
+    "hpcc_1.5.0.orig.tar.gz 0a6fef7ab9f3347e549fed65ebb98234feea9ee18aea0c8f59baefbe3cf7ffb8 pool/main/h/hpcc/hpcc_1.5.0.orig.tar.gz"
 )
 
 download() { # url out

@@ -29,6 +29,8 @@ packages=(
     # hardening (issue 9): libFuzzer targets and sanitizers (clang), the
     # authenticated frame mode (libsodium), memcheck runs (valgrind)
     clang libsodium-dev valgrind
+    # HPC Challenge (test/suites/t-hpcc.sh): a BLAS
+    libblas-dev
 )
 
 missing=()
