@@ -322,6 +322,23 @@ static void test_graph(MPI_Comm *gout)
     MPI_Comm none;
     OK(MPI_Graph_create(MPI_COMM_WORLD, 0, index, edges, 0, &none));
     CHECK(none == MPI_COMM_NULL, "empty graph gave a communicator");
+    if (size > 1) { /* a ring of the first size-1 processes: the last is left out */
+        int si[32], se[64], m = size - 1;
+        for (int r = 0; r < m; r++)
+            si[r] = r + 1, se[r] = (r + 1) % m;
+        MPI_Comm part;
+        OK(MPI_Graph_create(MPI_COMM_WORLD, m, si, se, 0, &part));
+        CHECK((rank < m) == (part != MPI_COMM_NULL), "partial graph at rank %d", rank);
+        if (part != MPI_COMM_NULL) {
+            int psize, nb[2], cnt;
+            MPI_Comm_size(part, &psize);
+            OK(MPI_Graph_neighbors_count(part, rank, &cnt));
+            OK(MPI_Graph_neighbors(part, rank, 1, nb));
+            CHECK(psize == m && cnt == 1 && nb[0] == (rank + 1) % m, "partial graph: %d %d %d",
+                  psize, cnt, nb[0]);
+            OK(MPI_Comm_free(&part));
+        }
+    }
     *gout = g;
 }
 
