@@ -354,13 +354,14 @@ int PMPI_Cart_create(MPI_Comm comm_old, int ndims, const int dims[], const int p
     TIDE_MPI_CHECK_INIT(fn);
     tide_comm_t *c;
     TIDE_MPI_GET_COMM(fn, comm_old, c);
-    (void)reorder; /* ranks are kept (MPI allows it) */
+    TIDE_MPI_CHECK_PTR(fn, comm_old, comm_cart, "comm_cart");
+    *comm_cart = MPI_COMM_NULL; /* also when the call fails (MPICH does so) */
+    (void)reorder;              /* ranks are kept (MPI allows it) */
     int n, rc = tide_topo_check_intra(fn, c);
     if (!rc)
         rc = tide_cart_check(fn, comm_old, ndims, dims, periods, c->size, &n);
     if (rc)
         return rc;
-    TIDE_MPI_CHECK_PTR(fn, comm_old, comm_cart, "comm_cart");
     if ((rc = tide_topo_comm(fn, c, n, comm_cart)) || *comm_cart == MPI_COMM_NULL)
         return rc;
     tide_topo_t *t = tide_cart_new(ndims, dims, periods, c->rank);

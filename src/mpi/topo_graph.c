@@ -59,13 +59,14 @@ int PMPI_Graph_create(MPI_Comm comm_old, int nnodes, const int index[], const in
     TIDE_MPI_CHECK_INIT(fn);
     tide_comm_t *c;
     TIDE_MPI_GET_COMM(fn, comm_old, c);
+    TIDE_MPI_CHECK_PTR(fn, comm_old, comm_graph, "comm_graph");
+    *comm_graph = MPI_COMM_NULL; /* also when the call fails (MPICH does so) */
     (void)reorder;
     int rc = tide_topo_check_intra(fn, c);
     if (!rc)
         rc = tide_graph_check(fn, comm_old, nnodes, index, edges, c->size);
     if (rc)
         return rc;
-    TIDE_MPI_CHECK_PTR(fn, comm_old, comm_graph, "comm_graph");
     if (nnodes == 0) { /* MPI 3.1 section 7.5.3: MPI_COMM_NULL everywhere */
         *comm_graph = MPI_COMM_NULL;
         return MPI_SUCCESS;
@@ -259,14 +260,16 @@ static int tide_dist_finish(const char *fn, tide_comm_t *c, tide_topo_t *t, MPI_
 
 int PMPI_Dist_graph_create_adjacent(MPI_Comm comm_old, int indegree, const int sources[],
                                     const int *sourceweights, int outdegree,
-                                    const int destinations[], const int *destweights,
-                                    MPI_Info info, int reorder, MPI_Comm *comm_dist_graph)
+                                    const int destinations[], const int *destweights, MPI_Info info,
+                                    int reorder, MPI_Comm *comm_dist_graph)
 {
     static const char fn[] = "MPI_Dist_graph_create_adjacent";
     TIDE_MPI_CHECK_INIT(fn);
     tide_comm_t *c;
     TIDE_MPI_GET_COMM(fn, comm_old, c);
-    (void)reorder; /* no hint of info is acted on */
+    TIDE_MPI_CHECK_PTR(fn, comm_old, comm_dist_graph, "comm_dist_graph");
+    *comm_dist_graph = MPI_COMM_NULL; /* also when the call fails (MPICH does so) */
+    (void)reorder;                    /* no hint of info is acted on */
     int rc = tide_topo_check_intra(fn, c);
     if (!rc && info != MPI_INFO_NULL && !tide_info_valid(info))
         rc = tide_mpi_error(comm_old, fn, MPI_ERR_INFO, "argument info (handle %d) is not valid",
@@ -282,7 +285,6 @@ int PMPI_Dist_graph_create_adjacent(MPI_Comm comm_old, int indegree, const int s
                             "only one of sourceweights and destweights is MPI_UNWEIGHTED");
     if (rc)
         return rc;
-    TIDE_MPI_CHECK_PTR(fn, comm_old, comm_dist_graph, "comm_dist_graph");
     int w = tide_weighted(sourceweights);
     tide_topo_t *t = tide_dist_new(indegree, outdegree, w);
     if (t) {
@@ -410,13 +412,15 @@ static int tide_dist_exchange(tide_comm_t *c, tide_edge_t *e, int *sc, int *sd, 
 }
 
 int PMPI_Dist_graph_create(MPI_Comm comm_old, int n, const int sources[], const int degrees[],
-                           const int destinations[], const int *weights, MPI_Info info,
-                           int reorder, MPI_Comm *comm_dist_graph)
+                           const int destinations[], const int *weights, MPI_Info info, int reorder,
+                           MPI_Comm *comm_dist_graph)
 {
     static const char fn[] = "MPI_Dist_graph_create";
     TIDE_MPI_CHECK_INIT(fn);
     tide_comm_t *c;
     TIDE_MPI_GET_COMM(fn, comm_old, c);
+    TIDE_MPI_CHECK_PTR(fn, comm_old, comm_dist_graph, "comm_dist_graph");
+    *comm_dist_graph = MPI_COMM_NULL; /* also when the call fails (MPICH does so) */
     (void)reorder;
     int rc = tide_topo_check_intra(fn, c);
     if (!rc && info != MPI_INFO_NULL && !tide_info_valid(info))
@@ -426,7 +430,6 @@ int PMPI_Dist_graph_create(MPI_Comm comm_old, int n, const int sources[], const 
         rc = tide_dist_check(fn, comm_old, n, sources, degrees, destinations, weights, c->size);
     if (rc)
         return rc;
-    TIDE_MPI_CHECK_PTR(fn, comm_old, comm_dist_graph, "comm_dist_graph");
     int *v = malloc(4 * (size_t)c->size * sizeof(int));
     tide_edge_t *e = v ? tide_edges_pack(c->rank, n, sources, degrees, destinations, weights,
                                          c->size, v, v + c->size)

@@ -244,8 +244,9 @@ static void test_cart(void)
 static void test_cart_errors(void)
 {
     int dims[2] = {size + 1, 1}, periods[2] = {0, 0}, x, y;
-    MPI_Comm c;
+    MPI_Comm c = MPI_COMM_WORLD;
     EXPECT_ERR(MPI_Cart_create(MPI_COMM_WORLD, 2, dims, periods, 0, &c), MPI_ERR_TOPOLOGY);
+    CHECK(c == MPI_COMM_NULL, "a failed Cart_create left comm_cart %d", (int)c);
     dims[0] = -1;
     EXPECT_ERR(MPI_Cart_create(MPI_COMM_WORLD, 2, dims, periods, 0, &c), MPI_ERR_DIMS);
     EXPECT_ERR(MPI_Cart_create(MPI_COMM_WORLD, -1, dims, periods, 0, &c), MPI_ERR_DIMS);
@@ -317,8 +318,10 @@ static void test_graph(MPI_Comm *gout)
     CHECK(nr == rank, "Graph_map %d", nr);
     EXPECT_ERR(MPI_Graph_neighbors(g, size, 4, gi), MPI_ERR_RANK);
     int bad[2] = {1, 1}, bade[1] = {size};
-    EXPECT_ERR(MPI_Graph_create(MPI_COMM_WORLD, 1, bad, bade, 0, &g), MPI_ERR_ARG);
-    EXPECT_ERR(MPI_Graph_create(MPI_COMM_WORLD, size + 1, index, edges, 0, &g), MPI_ERR_ARG);
+    MPI_Comm bg = MPI_COMM_WORLD;
+    EXPECT_ERR(MPI_Graph_create(MPI_COMM_WORLD, 1, bad, bade, 0, &bg), MPI_ERR_ARG);
+    EXPECT_ERR(MPI_Graph_create(MPI_COMM_WORLD, size + 1, index, edges, 0, &bg), MPI_ERR_ARG);
+    CHECK(bg == MPI_COMM_NULL, "a failed Graph_create left comm_graph %d", (int)bg);
     MPI_Comm none;
     OK(MPI_Graph_create(MPI_COMM_WORLD, 0, index, edges, 0, &none));
     CHECK(none == MPI_COMM_NULL, "empty graph gave a communicator");
