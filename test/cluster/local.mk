@@ -5,7 +5,8 @@ CLUSTER_TESTS = \
 	test/cluster/t-slurm-agent.sh \
 	test/cluster/t-p2p-hosts.sh \
 	test/cluster/t-slow-host.sh \
-	test/cluster/t-hosts-fail.sh
+	test/cluster/t-hosts-fail.sh \
+	test/cluster/t-ssh.sh
 check_PROGRAMS += test/cluster/nodelist
 test_cluster_nodelist_SOURCES = test/cluster/nodelist.c mpirun/hosts.c mpirun/mpirun.h
 test_cluster_nodelist_CFLAGS = $(AM_CFLAGS) $(HWLOC_CFLAGS)
