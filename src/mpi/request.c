@@ -328,8 +328,7 @@ int tide_mpi_wait_blocking(MPI_Request *h, MPI_Status *st)
          * message matched it meanwhile (then it completes normally). */
         tide_mpi_req_t *r = tide_mpi_req_get(*h);
         if (tide_p2p_cancel(r->p2p)) {
-            tide_mpi_req_release(r);
-            *h = MPI_REQUEST_NULL;
+            tide_mpi_wait_one(h, MPI_STATUS_IGNORE); /* now complete: frees it */
             tide_mpi_status_empty(st);
             return MPI_ERR_PROC_FAILED;
         }
