@@ -15,7 +15,9 @@
  * and MPI_Waitany and stays pending; the survivors exchange checksummed messages among themselves
  * (named sources) on MPI_COMM_WORLD; after MPIX_Comm_failure_ack (whose
  * group is exactly the victim) the pending ANY_SOURCE request matches a
- * survivor's message.  Only rank 0 talks to the victim before it dies (so
+ * survivor's message; a communicator of the survivors made before the
+ * kill still runs collectives.  Only rank 0 talks to the victim before it
+ * dies (so
  * without the runtime's failure event the others learn it from rank 0's
  * notice).  Each survivor prints "rank R: OK ..." on success; exit 1 on any
  * failed check.  No wait is unbounded: a hang is caught by mpirun --timeout
@@ -32,6 +34,7 @@
 
 static int rank, size, victim;
 static double limit;
+static MPI_Comm surv = MPI_COMM_NULL; /* the survivors-to-be, split off before the kill */
 
 static double wall(void)
 {
@@ -201,6 +204,26 @@ static int after_ack(MPI_Request *pending)
     return 0;
 }
 
+/* A communicator without the failed process is not affected: its
+ * collectives work, and it can be duplicated and freed. */
+static int other_comm(void)
+{
+    int x = rank + 1, sum = 0, want = victim * (victim + 1) / 2;
+    MPI_Comm d = MPI_COMM_NULL;
+    int rc = MPI_Allreduce(&x, &sum, 1, MPI_INT, MPI_SUM, surv);
+    CHECK(rc == MPI_SUCCESS && sum == want,
+          "Allreduce on the survivors' communicator: class %d, "
+          "sum %d (want %d)",
+          cls_of(rc), sum, want);
+    rc = MPI_Comm_dup(surv, &d);
+    CHECK(rc == MPI_SUCCESS, "MPI_Comm_dup of the survivors' communicator: class %d", cls_of(rc));
+    rc = MPI_Barrier(d);
+    CHECK(rc == MPI_SUCCESS, "MPI_Barrier on its duplicate: class %d", cls_of(rc));
+    MPI_Comm_free(&d);
+    MPI_Comm_free(&surv);
+    return 0;
+}
+
 static int survivor(const char *op, double tkill)
 {
     char *big = calloc(1, BIG);
@@ -213,7 +236,7 @@ static int survivor(const char *op, double tkill)
     CHECK(after > -0.05 && after <= limit, "%s returned %.2f s after the kill (bound %.1f s)", op,
           after, limit);
     MPI_Request pending;
-    if (later_calls(big, &pending) || survivors_p2p() || after_ack(&pending))
+    if (later_calls(big, &pending) || survivors_p2p() || after_ack(&pending) || other_comm())
         return 1;
     free(big);
     printf("rank %d: OK %s\n", rank, op);
@@ -236,6 +259,14 @@ int main(int argc, char **argv)
     if (size < 3) {
         fprintf(stderr, "needs 3+ ranks\n");
         MPI_Abort(MPI_COMM_WORLD, 2);
+    }
+    if (rank != victim) { /* among the survivors-to-be only: the victim talks to rank 0 alone */
+        MPI_Group world, g;
+        MPI_Comm_group(MPI_COMM_WORLD, &world);
+        MPI_Group_excl(world, 1, &victim, &g);
+        MPI_Comm_create_group(MPI_COMM_WORLD, g, 11, &surv);
+        MPI_Group_free(&g);
+        MPI_Group_free(&world);
     }
     double tkill = agree_kill_time();
     if (rank == victim) {
