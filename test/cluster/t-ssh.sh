@@ -54,6 +54,18 @@ launch_expect_rc 0
 for t in order anysrc pingpong modes; do launch_out_has "^p2p $t *ok$"; done
 no_procs
 
+# a host whose ssh fails (nothing listens on its port): ssh's own message,
+# then mpirun's naming the host and exit code 255
+{
+    printf 'Host nosshd\n    HostName %s\n    Port 2223\n    BatchMode yes\n' "$(net_ip 2)"
+    cat "$T/home/.ssh/config"
+} >"$T/config" && mv "$T/config" "$T/home/.ssh/config"
+run_ssh --host "$(net_ns 1),nosshd" sh -c 'echo "rank $PMIX_RANK"'
+launch_expect_rc 1
+launch_err_has "port 2223: Connection refused"
+launch_err_has "lost the daemon on host nosshd (pid [0-9]*), which exited with code 255; its rank 1 is gone"
+no_procs
+
 # start_job: 3 ranks that wait 100 s, in the background, $PID
 start_job() {
     : >"$T/out"
@@ -89,7 +101,7 @@ for i in 2 3; do
     [ -n "$(ns_pids "$i" -- --tide-daemon)" ] || fail "no daemon on host $i"
 done
 kill -KILL $PID
-wait $PID || true
+{ wait $PID; } 2>/dev/null || true
 no_procs
 note "mpirun killed: every host empty again"
 
