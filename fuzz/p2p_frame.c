@@ -53,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort(); /* every refusal says why */
             return 0;    /* net.c closes the stream here */
         }
-        if (h.magic != TIDE_P2P_MAGIC || h.kind < TIDE_P2P_F_EAGER || h.kind > TIDE_P2P_F_ACK)
+        if (h.magic != TIDE_P2P_MAGIC || h.kind < TIDE_P2P_F_EAGER || h.kind > TIDE_P2P_F_FAILED)
             abort();
         uint64_t skip = 0;
         if (h.kind == TIDE_P2P_F_EAGER) {
