@@ -64,7 +64,8 @@ cluster_no_procs() {
 # cluster_ssh_setup N (after NET_IP=1 cluster_ns_setup N): checks that each
 # host's only route is the bridge's subnet, starts an sshd in every host
 # (its own config, host key, port 2222, pid file and authorized keys under
-# $T/ssh; root by key only, no PAM; SetEnv TMPDIR=$T/tmp for the sessions),
+# $T/ssh; root by key only, no PAM; SetEnv TMPDIR=$T/tmp and the test's
+# sanitizer options for the sessions),
 # makes a client key and $T/home/.ssh/config (an alias per host name, i.e.
 # namespace name, with its address, port, key, BatchMode, no known-hosts
 # file).  SSHD_PIDS: the listening sshds (they stay in the namespaces).
@@ -139,9 +140,19 @@ PrintMotd no
 PrintLastLog no
 UseDNS no
 MaxStartups 64
-SetEnv TMPDIR=$T/tmp
+SetEnv TMPDIR=$T/tmp $(cluster_ssh_san_env)
 LogLevel VERBOSE
 CFG
+}
+
+# ssh passes no environment: a sanitized build's daemons and ranks get the
+# test's sanitizer options (test/lib.sh) from sshd's SetEnv instead.
+cluster_ssh_san_env() {
+    local v
+    for v in ASAN_OPTIONS LSAN_OPTIONS UBSAN_OPTIONS; do
+        [ -n "${!v:-}" ] && printf '%s=%s ' "$v" "${!v}"
+    done
+    return 0
 }
 
 cluster_ssh_client_config() {

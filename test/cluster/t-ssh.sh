@@ -21,7 +21,7 @@ tide_build test/launch/failer.c "$T/failer"
 SSH_MPIRUN=$T/mpirun-ssh
 H=$(cluster_hosts "1 2 3")
 H2=$(net_ns 2)
-LAUNCH_LIMIT=60
+LAUNCH_LIMIT=$(tide_secs 60)
 
 # run_ssh ARGS: launch_run with the mpirun of host 1
 run_ssh() {
@@ -48,7 +48,7 @@ grep -v '^mpirun: ' "$T/err" | grep . && fail "unexpected stderr: $(cat "$T/err"
 no_procs
 
 # the point-to-point tests over eth, ranks on every host
-run_ssh -x TIDE_WIRE=eth -x TIDE_ETH_IF=eth0 --timeout 50 --host "$H" "$T/p2p" \
+run_ssh -x TIDE_WIRE=eth -x TIDE_ETH_IF=eth0 --timeout "$(tide_secs 50)" --host "$H" "$T/p2p" \
     order anysrc pingpong modes
 launch_expect_rc 0
 for t in order anysrc pingpong modes; do launch_out_has "^p2p $t *ok$"; done
@@ -72,7 +72,7 @@ start_job() {
     "$SSH_MPIRUN" --host "$H" "$T/failer" sleep 0 100 >"$T/out" 2>"$T/err" </dev/null &
     PID=$!
     tide_on_exit "kill -KILL $PID"
-    launch_wait_lines "$T/out" 3 30 || fail "job did not start: $(cat "$T/out" "$T/err")"
+    launch_wait_lines "$T/out" 3 "$(tide_secs 30)" || fail "job did not start: $(cat "$T/out" "$T/err")"
 }
 # ns_pids HOST PATTERN: pids in that host's namespace whose command line
 # (spaces for NULs) matches PATTERN
