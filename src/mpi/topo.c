@@ -60,10 +60,8 @@ int tide_topo_check_intra(const char *fn, const tide_comm_t *c)
 
 int tide_topo_comm(const char *fn, tide_comm_t *c, int n, MPI_Comm *out)
 {
-    int rc = PMPI_Comm_split(c->handle, c->rank < n ? 0 : MPI_UNDEFINED, c->rank, out);
-    if (rc)
-        return tide_mpi_error(c->handle, fn, rc, "could not create the new communicator");
-    return MPI_SUCCESS;
+    (void)fn; /* MPI_Comm_split reports its own failure */
+    return PMPI_Comm_split(c->handle, c->rank < n ? 0 : MPI_UNDEFINED, c->rank, out);
 }
 
 /* The rank of Cartesian coordinates (row-major), periodic ones wrapped;
@@ -368,8 +366,8 @@ int PMPI_Cart_sub(MPI_Comm comm, const int remain_dims[], MPI_Comm *newcomm)
     int rc;
     if (nd == 0) /* zero dimensions left: as MPI_Cart_create with ndims 0 (MPICH does so) */
         rc = tide_topo_comm(fn, c, 1, newcomm);
-    else if ((rc = PMPI_Comm_split(comm, color, key, newcomm)))
-        rc = tide_mpi_error(comm, fn, rc, "could not create the new communicator");
+    else /* reports its own failure */
+        rc = PMPI_Comm_split(comm, color, key, newcomm);
     if (rc || *newcomm == MPI_COMM_NULL)
         return rc;
     tide_topo_t *n = tide_cart_new(nd, dims, periods, key);

@@ -40,7 +40,8 @@ void tide_topo_neighbors(const tide_topo_t *t, const tide_comm_t *c, int *scratc
                          int *nin, const int **out, int *nout);
 
 /* A new communicator of comm's first n processes (others: MPI_COMM_NULL),
- * ranks kept, to carry a topology; for call fn.  MPI error class. */
+ * ranks kept, to carry a topology; for call fn.  MPI error class (the
+ * failure is reported by MPI_Comm_split, which detects it). */
 int tide_topo_comm(const char *fn, tide_comm_t *c, int n, MPI_Comm *out);
 /* MPI_ERR_COMM for intercommunicators. */
 int tide_topo_check_intra(const char *fn, const tide_comm_t *c);
