@@ -247,12 +247,14 @@ static int tide_dist_check_list(const char *fn, MPI_Comm comm, int n, const int 
 
 static int tide_dist_finish(const char *fn, tide_comm_t *c, tide_topo_t *t, MPI_Comm *out)
 {
-    int rc = t ? tide_topo_comm(fn, c, c->size, out) : MPI_ERR_NO_MEM;
+    int rc = tide_topo_comm(fn, c, c->size, out); /* collective: also without t */
     if (rc) {
         tide_topo_unref(t);
-        return rc == MPI_ERR_NO_MEM
-                   ? tide_mpi_error(c->handle, fn, rc, "out of memory for the topology")
-                   : rc;
+        return rc;
+    }
+    if (!t) {
+        PMPI_Comm_free(out);
+        return tide_mpi_error(c->handle, fn, MPI_ERR_NO_MEM, "out of memory for the topology");
     }
     tide_topo_attach(*out, t);
     return MPI_SUCCESS;
