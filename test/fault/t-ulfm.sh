@@ -17,6 +17,12 @@
 # Bounds scale with TIDE_TIME_SCALE (sanitized builds).
 #  3. Without --enable-recovery: mpirun ends the whole job (exit 137, the
 #     rank named), nothing left behind.
+#  4. A host whose link stays down, no recovery, no event (root only): 4
+#     ranks over eth on veths to a bridge in a namespace of the test's own;
+#     at the kill time rank 3 takes its own link down and stays alive: the
+#     survivors, in MPI_Barrier, learn it from rank 0's timeout
+#     (TIDE_P2P_PEER_TIMEOUT=2s) and notice within 4 s and pass every check;
+#     then rank 3 kills itself and the job ends.
 # Over udp on loopback.  TIDE_ULFM_FULL=1 runs every operation in part 2
 # too (CI: barrier and anysource only).
 . "$TIDE_SRCDIR/test/lib.sh"
@@ -66,3 +72,34 @@ grep -q "killed by signal 9" "$T/out" || fail "mpirun did not name the killed ra
 [ "$took" -le 20 ] || fail "the job took $took s to end"
 assert_no_leftovers
 note "job ended in $took s"
+
+note "4. a link down for good, no recovery, no event"
+[ "$(id -u)" = 0 ] || { note "not root: part 4 not run"; exit 0; }
+ns="tide-ulfm-$$-$RANDOM"
+ip netns add "$ns" 2>/dev/null || { note "no network namespace: part 4 not run"; exit 0; }
+tide_on_exit "ip netns del $ns"
+ip -n "$ns" link set lo up
+ip -n "$ns" link add br0 type bridge
+ip -n "$ns" link set br0 up
+for i in 0 1 2 3; do
+    ip -n "$ns" link add "e$i" type veth peer name "p$i"
+    ip -n "$ns" link set "p$i" master br0 up
+    ip -n "$ns" link set "e$i" up
+done
+for i in 0 1 2 3; do
+    for _ in $(seq 50); do
+        ip netns exec "$ns" grep -q 1 "/sys/class/net/e$i/carrier" 2>/dev/null && break
+        sleep 0.1
+    done
+done
+rc=0
+ip netns exec "$ns" "$MPIRUN" --timeout 60 -x TIDE_WIRE=eth -x TIDE_ETH_IF=e0,e1,e2,e3 \
+    -x TIDE_P2P_PEER_TIMEOUT=2s -x "ULFM_ISOLATE=ip link set e3 down" -np $np --oversubscribe \
+    "$T/ulfm" barrier "$(tide_secs 4)" >"$T/out" 2>&1 || rc=$?
+grep "^rank [0-9]: barrier failed" "$T/out" | sed "s/^/  link: /"
+if grep -q "FAIL" "$T/out" || [ "$(grep -c "^rank [0-9]: OK barrier" "$T/out")" != $((np - 1)) ]; then
+    cat "$T/out" >&2
+    fail "link down: not every survivor passed"
+fi
+[ "$rc" = 137 ] || fail "link down: expected the job to end with rank 3's SIGKILL (137), got $rc"
+assert_no_leftovers

@@ -17,10 +17,12 @@
  * group is exactly the victim) the pending ANY_SOURCE request matches a
  * survivor's message; a communicator of the survivors made before the
  * kill still runs collectives.  Only rank 0 talks to the victim before it
- * dies (so
- * without the runtime's failure event the others learn it from rank 0's
- * notice).  Each survivor prints "rank R: OK ..." on success; exit 1 on any
- * failed check.  No wait is unbounded: a hang is caught by mpirun --timeout
+ * dies (so without the runtime's failure event the others learn it from
+ * rank 0's notice).  With ULFM_ISOLATE set, the victim runs that command at
+ * the kill time instead of dying (t-ulfm.sh takes its link down for good),
+ * stays alive and cut off for LIMIT + 3 s, then kills itself.  Each
+ * survivor prints "rank R: OK ..." on success; exit 1 on any failed
+ * check.  No wait is unbounded: a hang is caught by mpirun --timeout
  * of the script. */
 #include <mpi.h>
 #include <signal.h>
@@ -271,8 +273,14 @@ int main(int argc, char **argv)
     double tkill = agree_kill_time();
     if (rank == victim) {
         double d = tkill - wall();
+        const char *cut = getenv("ULFM_ISOLATE");
         if (d > 0)
             usleep((useconds_t)(d * 1e6));
+        if (cut && *cut) { /* alive but cut off: the others must time it out */
+            if (system(cut) != 0)
+                fprintf(stderr, "rank %d: '%s' failed\n", rank, cut);
+            usleep((useconds_t)((limit + 3) * 1e6)); /* then leave (the job ends) */
+        }
         raise(SIGKILL);
     }
     int rc = survivor(argv[1], tkill);
