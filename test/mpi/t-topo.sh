@@ -2,7 +2,7 @@
 # Process topologies and neighbourhood collectives (test/mpi/topo.c) as a
 # singleton and under mpirun at 2, 3, 4 and 6 ranks (oversubscribed above
 # 2), then at 4 ranks with a tiny eager limit (the 12 KB blocks go by
-# rendezvous).  About 90 s at load 40 on 2 cores, most of it start-up.
+# rendezvous).  70 s at load 20 on 2 cores, most of it start-up.
 . "$TIDE_SRCDIR/test/lib.sh"
 tide_build test/mpi/topo.c "$T/topo"
 note "singleton"
