@@ -6,7 +6,7 @@
 # mpicc knows them; Debian's reference BLAS, libblas-dev).  Run on 2 ranks
 # over udp with upstream's _hpccinf.txt, the process grid set to 1x2.
 # Checked from hpccoutf.txt: HPCC's own verdicts (HPL and PTRANS residual
-# checks, RandomAccess "(passed)", STREAM "Solution Validates", MPI FFT
+# checks, RandomAccess with 0 errors, STREAM "Solution Validates", MPI FFT
 # error, no node with errors, Success=1) and its latency/bandwidth part
 # (ping-pong and ring, numbers present and positive).
 # TIDE_SUITES_FULL=1 adds the unchanged 2x2 grid: 4 ranks on two namespace
@@ -59,8 +59,11 @@ hpcc_ok() { # name nprocs
     ! grep -q "[1-9][0-9]* tests completed and failed residual checks" "$f" ||
         fail "$1: $(grep -m1 'failed residual' "$f")"
     ! grep "Node(s) with error" "$f" | grep -qv "error 0$" || fail "$1: $(grep -m1 -v 'error 0$' <(grep 'Node(s) with error' "$f"))"
-    ! grep "^Found .* errors in .* locations" "$f" | grep -qv "(passed)" ||
-        fail "$1: RandomAccess: $(grep -m1 '^Found .* errors' "$f")"
+    # RandomAccess: HPCC passes up to 1 % wrong table entries; an exact
+    # transport gives none (a Tide that let corrupted frames through: 7).
+    grep -q "^Found .* errors in .* locations" "$f" || fail "$1: no RandomAccess verification"
+    ! grep "^Found .* errors in .* locations" "$f" | grep -qv "^Found 0 errors" ||
+        fail "$1: RandomAccess: $(grep -m1 -v '^Found 0 errors' <(grep '^Found .* errors' "$f"))"
     [ "$(val MPIRandomAccess_ErrorsFraction)" = 0 ] || fail "$1: MPIRandomAccess_ErrorsFraction=$(val MPIRandomAccess_ErrorsFraction)"
     grep -q "^Solution Validates" "$f" && ! grep -q "Failed Validation" "$f" || fail "$1: STREAM did not validate"
     awk -v e="$(val MPIFFT_maxErr)" 'BEGIN { exit !(e != "" && e + 0 < 1e-10) }' ||
