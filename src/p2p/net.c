@@ -118,12 +118,13 @@ typedef enum {
 /* A peer process: our stream to it and its stream to us. */
 typedef struct tide_p2p_peer {
     int proc;
-    tide_stream_t *out; /* we send on this one (NULL until first use) */
-    int out_ready;      /* established */
-    int out_error;      /* -errno: the stream died */
-    int failed;         /* -errno: the process is gone (every call to it fails) */
-    tide_list_t outq;   /* tide_p2p_out_t */
-    tide_list_t active; /* in tide_p2p_net.busy while outq is not empty */
+    tide_stream_t *out;  /* we send on this one (NULL until first use) */
+    int out_ready;       /* established */
+    int out_error;       /* -errno: the stream died */
+    uint64_t connect_ns; /* when our stream's connection attempt began */
+    int failed;          /* -errno: the process is gone (every call to it fails) */
+    tide_list_t outq;    /* tide_p2p_out_t */
+    tide_list_t active;  /* in tide_p2p_net.busy while outq is not empty */
     /* input side */
     tide_stream_t *in;
     tide_p2p_in_state_t in_state;
@@ -279,6 +280,7 @@ static int tide_p2p_connect(tide_p2p_peer_t *p)
         p->out = NULL;
         return rc;
     }
+    p->connect_ns = tide_time_ns();
     tide_p2p_out_t *o = tide_p2p_out_alloc();
     if (!o)
         return -ENOMEM;
@@ -671,6 +673,15 @@ void tide_p2p_proc_failed(int proc)
         tide_p2p_note_dead(proc);
 }
 
+/* A connection attempt is bounded like a silent peer, by
+ * TIDE_P2P_PEER_TIMEOUT: the stream's own SYN retries (a first message to
+ * a process that died before we ever talked) would take ~13 s. */
+static int tide_p2p_connect_late(const tide_p2p_peer_t *p, uint64_t now)
+{
+    int64_t t = tide_param_int(&tide_param_p2p_peer_timeout);
+    return t > 0 && now - p->connect_ns > (uint64_t)t;
+}
+
 /* Streams that died while idle (keepalive) and failures the runtime
  * reported: looked at every TIDE_P2P_CHECK_NS. */
 static void tide_p2p_check_peers(void)
@@ -692,6 +703,10 @@ static void tide_p2p_check_peers(void)
         if (!p || !p->out || p->failed)
             continue;
         tide_stream_getopt(p->out, TIDE_SO_STATE, &st);
+        if (st == TIDE_STREAM_SYN_SENT && tide_p2p_connect_late(p, now)) {
+            tide_p2p_proc_fail(p, -ETIMEDOUT);
+            continue;
+        }
         if (st != TIDE_STREAM_CLOSED)
             continue;
         tide_stream_getopt(p->out, TIDE_SO_ERROR, &err);

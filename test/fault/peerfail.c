@@ -18,6 +18,13 @@
  *                            mpirun --enable-recovery to keep them alive).
  *   peerfail killfatal 0     the same without MPI_ERRORS_RETURN: mpirun must
  *                            end the whole job (the script checks it).
+ *   peerfail first LIMIT     the last rank dies right after MPI_Init, before
+ *                            anyone talked to it; a second later rank 0's
+ *                            MPI_Ssend to it (its first contact: the
+ *                            connection attempt) must fail with
+ *                            MPI_ERR_PROC_FAILED within LIMIT seconds (run
+ *                            with TIDE_P2P_FAILURE_EVENTS=0 so that only
+ *                            the transport can tell).
  * No mode loops forever: 120 s without a verdict is a failure. */
 #include <mpi.h>
 #include <signal.h>
@@ -210,17 +217,43 @@ static int do_kill(double limit, int errors_return)
     return verdict(rc, last_ok, limit, victim);
 }
 
+static int do_first(double limit)
+{
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    int victim = size - 1;
+    if (rank == victim)
+        raise(SIGKILL);
+    if (rank != 0)
+        return 0;
+    struct timespec ts = {1, 0};
+    nanosleep(&ts, NULL);
+    char b[8] = {0};
+    double t0 = now();
+    int rc = MPI_Ssend(b, 8, MPI_BYTE, victim, 5, MPI_COMM_WORLD);
+    if (rc == MPI_SUCCESS) {
+        fprintf(stderr, "rank 0: MPI_Ssend to the dead rank %d succeeded\n", victim);
+        return 1;
+    }
+    return verdict(rc, t0, limit, victim);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
         fprintf(stderr,
-                "usage: peerfail transfer SECS | detect LIMIT | kill LIMIT | killfatal 0\n");
+                "usage: peerfail transfer SECS | detect LIMIT | kill LIMIT | killfatal 0 | first LIMIT\n");
         return 2;
     }
     MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     double arg = atof(argv[2]);
+    if (!strcmp(argv[1], "first")) { /* no barrier: nobody may talk to the victim */
+        int rc = do_first(arg);
+        fflush(stdout);
+        MPI_Finalize();
+        return rc;
+    }
     MPI_Barrier(MPI_COMM_WORLD); /* every rank is up and connected: the test may act */
     if (rank == 0) {
         printf("started\n");
