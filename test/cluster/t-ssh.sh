@@ -100,10 +100,14 @@ start_job
 for i in 2 3; do
     [ -n "$(ns_pids "$i" -- --tide-daemon)" ] || fail "no daemon on host $i"
 done
+# the daemons' PMIx directories are under the sessions' TMPDIR (sshd's
+# SetEnv): launch_no_tmpdirs below sees them gone
+n=$(find "$T/tmp" -maxdepth 1 -name 'tide-mpirun.*' | wc -l)
+[ "$n" -ge 3 ] || fail "$n daemon directories in \$T/tmp, expected 3: $(ls "$T/tmp")"
 kill -KILL $PID
 { wait $PID; } 2>/dev/null || true
 no_procs
-note "mpirun killed: every host empty again"
+note "mpirun killed: every host empty again ($n daemon directories were in \$T/tmp)"
 
 # every host's sshd logged a key login per job (4 jobs; host 2 also the
 # check above)
