@@ -198,6 +198,11 @@ static void test_cart_grid(int nd, const int *dims, const int *periods)
         CHECK(res == MPI_CONGRUENT && ndims == 0, "0-d sub: %d %d", res, ndims);
         OK(MPI_Comm_free(&zero));
     }
+    MPI_Comm split;
+    OK(MPI_Comm_split(cart, 0, rank, &split)); /* other constructors make no topology */
+    OK(MPI_Topo_test(split, &t));
+    CHECK(t == MPI_UNDEFINED, "Comm_split kept a topology (%d)", t);
+    OK(MPI_Comm_free(&split));
     MPI_Comm dup;
     OK(MPI_Comm_dup(cart, &dup));
     OK(MPI_Topo_test(dup, &t));
