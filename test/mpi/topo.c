@@ -273,6 +273,16 @@ static void test_cart_errors(void)
     EXPECT_ERR(MPI_Topo_test(c, NULL), MPI_ERR_ARG);
     OK(MPI_Topo_test(MPI_COMM_WORLD, &x));
     CHECK(x == MPI_UNDEFINED, "world topology %d", x);
+    if (size >= 2) { /* topologies are for intracommunicators */
+        MPI_Comm half, inter, ic = MPI_COMM_WORLD;
+        OK(MPI_Comm_split(MPI_COMM_WORLD, rank % 2, rank, &half));
+        OK(MPI_Intercomm_create(half, 0, MPI_COMM_WORLD, 1 - rank % 2, 7, &inter));
+        EXPECT_ERR(MPI_Cart_create(inter, 1, d1, p1, 0, &ic), MPI_ERR_COMM);
+        CHECK(ic == MPI_COMM_NULL, "failed Cart_create on an intercommunicator");
+        EXPECT_ERR(MPI_Neighbor_alltoall(&x, 1, MPI_INT, &y, 1, MPI_INT, inter), MPI_ERR_TOPOLOGY);
+        OK(MPI_Comm_free(&inter));
+        OK(MPI_Comm_free(&half));
+    }
     OK(MPI_Comm_free(&c));
 }
 
