@@ -85,9 +85,9 @@ ns_pids() {
 
 # the rank on host 2 killed: the job ends naming rank, pid and host
 start_job
-rpid=$(ns_pids 2 "^$T/failer ")
+rpid=$(ns_pids 2 "^$T/failer " | head -n 1)
 [ -n "$rpid" ] || fail "no rank found on host 2"
-kill -KILL $rpid
+kill -KILL "$rpid"
 RC=0
 wait $PID || RC=$?
 launch_expect_rc 137
