@@ -835,6 +835,46 @@ int PMPI_Isendrecv(const void *sendbuf, int sendcount, MPI_Datatype sendtype, in
                    MPI_Comm comm, MPI_Request *request);
 int PMPI_Isendrecv_replace(void *buf, int count, MPI_Datatype datatype, int dest, int sendtag,
                            int source, int recvtag, MPI_Comm comm, MPI_Request *request);
+/* Handle conversions for Fortran integers (MPI 3.1 section 17.2.4; no
+ * Fortran binding, every handle is an int: src/mpi/f2c.c). */
+typedef int MPI_Fint;
+#define MPI_F_STATUS_SIZE ((int)(sizeof(MPI_Status) / sizeof(MPI_Fint)))
+MPI_Fint MPI_Comm_c2f(MPI_Comm h);
+MPI_Comm MPI_Comm_f2c(MPI_Fint h);
+MPI_Fint MPI_Type_c2f(MPI_Datatype h);
+MPI_Datatype MPI_Type_f2c(MPI_Fint h);
+MPI_Fint MPI_Group_c2f(MPI_Group h);
+MPI_Group MPI_Group_f2c(MPI_Fint h);
+MPI_Fint MPI_Request_c2f(MPI_Request h);
+MPI_Request MPI_Request_f2c(MPI_Fint h);
+MPI_Fint MPI_Op_c2f(MPI_Op h);
+MPI_Op MPI_Op_f2c(MPI_Fint h);
+MPI_Fint MPI_Info_c2f(MPI_Info h);
+MPI_Info MPI_Info_f2c(MPI_Fint h);
+MPI_Fint MPI_Errhandler_c2f(MPI_Errhandler h);
+MPI_Errhandler MPI_Errhandler_f2c(MPI_Fint h);
+MPI_Fint MPI_Message_c2f(MPI_Message h);
+MPI_Message MPI_Message_f2c(MPI_Fint h);
+int MPI_Status_c2f(const MPI_Status *c_status, MPI_Fint *f_status);
+int MPI_Status_f2c(const MPI_Fint *f_status, MPI_Status *c_status);
+MPI_Fint PMPI_Comm_c2f(MPI_Comm h);
+MPI_Comm PMPI_Comm_f2c(MPI_Fint h);
+MPI_Fint PMPI_Type_c2f(MPI_Datatype h);
+MPI_Datatype PMPI_Type_f2c(MPI_Fint h);
+MPI_Fint PMPI_Group_c2f(MPI_Group h);
+MPI_Group PMPI_Group_f2c(MPI_Fint h);
+MPI_Fint PMPI_Request_c2f(MPI_Request h);
+MPI_Request PMPI_Request_f2c(MPI_Fint h);
+MPI_Fint PMPI_Op_c2f(MPI_Op h);
+MPI_Op PMPI_Op_f2c(MPI_Fint h);
+MPI_Fint PMPI_Info_c2f(MPI_Info h);
+MPI_Info PMPI_Info_f2c(MPI_Fint h);
+MPI_Fint PMPI_Errhandler_c2f(MPI_Errhandler h);
+MPI_Errhandler PMPI_Errhandler_f2c(MPI_Fint h);
+MPI_Fint PMPI_Message_c2f(MPI_Message h);
+MPI_Message PMPI_Message_f2c(MPI_Fint h);
+int PMPI_Status_c2f(const MPI_Status *c_status, MPI_Fint *f_status);
+int PMPI_Status_f2c(const MPI_Fint *f_status, MPI_Status *c_status);
 int PMPI_Buffer_attach(void *buffer, int size);
 int PMPI_Buffer_detach(void *buffer_addr, int *size);
 int PMPI_Probe(int source, int tag, MPI_Comm comm, MPI_Status *status);

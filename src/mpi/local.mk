@@ -20,7 +20,8 @@ libmpi_la_SOURCES = \
 	src/mpi/nbc.h src/mpi/nbc_buf.c src/mpi/nbc_cop.c src/mpi/nbc_inter.c src/mpi/grequest.c \
 	src/mpi/mpit.c \
 	src/mpi/topo.h src/mpi/topo.c src/mpi/topo_graph.c src/mpi/topo_coll.c \
-	src/mpi/topo_dims.c
+	src/mpi/topo_dims.c \
+	src/mpi/f2c.c
 
 libmpi_la_LIBADD = libtidecoll.la libtidep2p.la libtidestream.la libtidewire.la libtiderte.la libtideutil.la
 libmpi_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0

@@ -453,6 +453,19 @@ static tide_p2p_msg_t *tide_msg_take(MPI_Message h)
     return m;
 }
 
+/* A probe of MPI_PROC_NULL: source MPI_PROC_NULL, tag MPI_ANY_TAG, count 0;
+ * MPI_ERROR is left as it was (single-completion calls never set it;
+ * MPICH's pt2pt/mprobe checks). */
+static void tide_status_proc_null(MPI_Status *st)
+{
+    if (!st)
+        return;
+    int err = st->MPI_ERROR;
+    tide_mpi_status_empty(st);
+    st->MPI_SOURCE = MPI_PROC_NULL;
+    st->MPI_ERROR = err;
+}
+
 static void tide_status_from_probe(MPI_Status *st, const tide_p2p_status_t *ps)
 {
     if (!st)
@@ -487,9 +500,7 @@ static int tide_probe(const char *fn, int source, int tag, MPI_Comm comm, int *f
             *flag = 1;
         if (message)
             *message = MPI_MESSAGE_NO_PROC;
-        tide_mpi_status_empty(status);
-        if (status)
-            status->MPI_SOURCE = MPI_PROC_NULL;
+        tide_status_proc_null(status);
         return MPI_SUCCESS;
     }
     int src = source == MPI_ANY_SOURCE ? TIDE_P2P_ANY_SOURCE : source;
