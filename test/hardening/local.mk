@@ -14,10 +14,11 @@ test_hardening_hostile_test_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 test_hardening_hostile_test_LDADD = libtidestream.la libtidewire.la libtideutil.la $(CHECK_LIBS)
 #   t-mac.sh       the authenticated mode end to end: tide-perf over udp under
 #                  faults, refused keys (tide-stat), MPI p2p over udp and eth.
-#   t-sanitize.sh  ASan+UBSan copy of libmpi: self and p2p MPI tests; TSan
-#                  copy: the threaded p2p test (TIDE_SANITIZE=asan|tsan).
+#   t-sanitize.sh  ASan+UBSan copy of libmpi: self, p2p and mt_progress; TSan
+#                  copy: threaded p2p and mt_progress (progress thread with
+#                  MPI_THREAD_MULTIPLE) (TIDE_SANITIZE=asan|tsan).
 TESTS += test/hardening/t-mac.sh test/hardening/t-sanitize.sh
-EXTRA_DIST += test/hardening/t-mac.sh test/hardening/t-sanitize.sh
+EXTRA_DIST += test/hardening/t-mac.sh test/hardening/t-sanitize.sh test/hardening/mt_progress.c
 #   mac_cost       (not a test) CPU cost per segment of the MAC mode.
 noinst_PROGRAMS += test/hardening/mac_cost
 test_hardening_mac_cost_SOURCES = test/hardening/mac_cost.c

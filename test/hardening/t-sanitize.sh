@@ -2,16 +2,20 @@
 # Sanitizer builds of libmpi, CI form (issue 9 item 5):
 #   ASan+UBSan: the self and p2p MPI tests (2 ranks, udp) linked against an
 #               AddressSanitizer + UBSan copy of libmpi;
-#   TSan:       the threaded p2p test (progress thread + MPI_THREAD_MULTIPLE,
-#               4 threads per rank) against a ThreadSanitizer copy.
+#   TSan:       the threaded p2p test (MPI_THREAD_MULTIPLE, 4 threads per
+#               rank) and mt_progress (4 threads per rank computing outside
+#               MPI while the asynchronous progress thread moves their
+#               eager and rendezvous messages, then re-entering MPI while
+#               it runs) against a ThreadSanitizer copy.
 # The copies are configured out of tree once under
 # $TIDE_BUILDDIR/hardening/{asan,tsan} and rebuilt incrementally (only
 # libmpi.la), so a run after a small change takes about a minute; the first
 # run builds them (a few minutes on 2 cores).  The test programs are built
 # with the same sanitizer and linked straight to that libmpi (rpath).
 # TIDE_SANITIZE=asan|tsan runs one of the two only.
-# The full suite under sanitizers is a separate build:
-#   configure --enable-sanitizers && make check   (doc/reliability.md)
+# In a build that is itself sanitized (TIDE_SANITIZE=1 scripts/run-tests.sh,
+# the whole suite under ASan+UBSan; doc/reliability.md) the ASan half uses
+# that build and its mpicc instead of a copy.
 . "$TIDE_SRCDIR/test/lib.sh"
 [ -x "$MPIRUN" ] || skip "mpirun is not built"
 CC=${CC:-gcc}
@@ -59,24 +63,38 @@ run() {
 }
 
 if [[ " $which " == *" asan "* ]]; then
-    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
-    san_lib asan --enable-sanitizers CFLAGS="-g -O1"
-    san_prog asan test/mpi/self.c "$T/self" "$SAN"
-    san_prog asan test/mpi/p2p.c "$T/p2p" "$SAN"
+    if [ -n "$TIDE_SAN_CFLAGS" ]; then
+        note "asan: this build is sanitized ($TIDE_SAN_CFLAGS): using it"
+        tide_build test/mpi/self.c "$T/self" -g
+        tide_build test/mpi/p2p.c "$T/p2p" -g -pthread
+        tide_build test/hardening/mt_progress.c "$T/mt" -g -pthread
+    else
+        SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
+        san_lib asan --enable-sanitizers CFLAGS="-g -O1"
+        san_prog asan test/mpi/self.c "$T/self" "$SAN"
+        san_prog asan test/mpi/p2p.c "$T/p2p" "$SAN"
+        san_prog asan test/hardening/mt_progress.c "$T/mt" "$SAN"
+    fi
     export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:${ASAN_OPTIONS:-}"
-    export UBSAN_OPTIONS="print_stacktrace=1:${UBSAN_OPTIONS:-}"
+    export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}"
     run "$T/a-self1.log" "asan: self as a singleton" "$T/self"
     run "$T/a-self2.log" "asan: self -np 2" "$MPIRUN" --timeout 120 -np 2 "$T/self"
     run "$T/a-p2p.log" "asan: p2p -np 2" "$MPIRUN" --timeout 180 -x TIDE_WIRE=udp -np 2 "$T/p2p"
     run "$T/a-p2p4.log" "asan: p2p -np 4 anysrc order threads" \
         "$MPIRUN" --timeout 180 -x TIDE_WIRE=udp -np 4 --oversubscribe "$T/p2p" anysrc order threads
+    run "$T/a-mt.log" "asan: mt_progress -np 2 (progress thread + 4 threads per rank)" \
+        "$MPIRUN" --timeout 180 -x TIDE_WIRE=udp -x TIDE_ASYNC_PROGRESS=1 -np 2 "$T/mt" 20
 fi
 
 if [[ " $which " == *" tsan "* ]]; then
     san_lib tsan CFLAGS="-g -O1 -fsanitize=thread" LDFLAGS="-fsanitize=thread"
     san_prog tsan test/mpi/p2p.c "$T/p2p-tsan" "-fsanitize=thread"
+    san_prog tsan test/hardening/mt_progress.c "$T/mt-tsan" "-fsanitize=thread"
     export TSAN_OPTIONS="halt_on_error=0:second_deadlock_stack=1:${TSAN_OPTIONS:-}"
     # (not "overlap": its timing bounds do not hold at TSan's speed)
     run "$T/t-p2p.log" "tsan: p2p -np 2 threads ssend pingpong anysrc (progress thread on)" \
         "$MPIRUN" --timeout 240 -x TIDE_WIRE=udp -np 2 "$T/p2p-tsan" threads ssend pingpong anysrc
+    run "$T/t-mt.log" "tsan: mt_progress -np 2 (application threads out computing while the progress thread works)" \
+        "$MPIRUN" --timeout 240 -x TIDE_WIRE=udp -x TIDE_ASYNC_PROGRESS=1 -np 2 "$T/mt-tsan" 20
+    grep -h '^mt_progress:' "$T/t-mt.log"
 fi
