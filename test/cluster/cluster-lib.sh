@@ -89,11 +89,10 @@ cluster_ssh_setup() {
     ssh-keygen -q -t ed25519 -N '' -C tide-test-client -f "$T/home/.ssh/id_ed25519" ||
         fail "ssh-keygen (client key)"
     cp "$T/home/.ssh/id_ed25519.pub" "$d/authorized_keys"
-    # sshd's privilege-separation directory (made by its service otherwise)
-    if [ ! -d /run/sshd ]; then
-        mkdir -m 755 /run/sshd || fail "cannot make /run/sshd"
-        tide_on_exit "rmdir /run/sshd"
-    fi
+    # sshd's privilege-separation directory (its service makes it at boot;
+    # /run is a tmpfs).  It stays: a test running beside this one may have
+    # an sshd that needs it.
+    mkdir -p -m 755 /run/sshd || fail "cannot make /run/sshd"
     SSHD_PIDS=()
     for i in $(seq 1 "$n"); do
         cluster_sshd_config "$i" >"$d/sshd_config-$i"
