@@ -13,6 +13,8 @@
 
 #define TIDE_DT_NBASIC 43
 
+/* Standard names by handle index; MPI_C_FLOAT_COMPLEX is MPI_C_COMPLEX's
+ * handle and reports that name, as MPICH does (datatype/typename). */
 static const char *const tide_dt_names[TIDE_DT_NBASIC] = {NULL,
                                                           "MPI_CHAR",
                                                           "MPI_SIGNED_CHAR",
@@ -43,7 +45,7 @@ static const char *const tide_dt_names[TIDE_DT_NBASIC] = {NULL,
                                                           "MPI_OFFSET",
                                                           "MPI_COUNT",
                                                           "MPI_PACKED",
-                                                          "MPI_C_FLOAT_COMPLEX",
+                                                          "MPI_C_COMPLEX",
                                                           "MPI_C_DOUBLE_COMPLEX",
                                                           "MPI_C_LONG_DOUBLE_COMPLEX",
                                                           "MPI_FLOAT_INT",
