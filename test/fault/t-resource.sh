@@ -21,7 +21,7 @@
 tide_build test/fault/flood.c "$T/flood" -O2
 n=${TIDE_FLOOD_MSGS:-1000000}
 flood() { # flood MSGS BOUND
-    "$MPIRUN" --timeout 150 -np 3 --oversubscribe -x FLOOD_PROGRESS="$T/progress" -x TIDE_P2P_REPORT=1 \
+    "$MPIRUN" --timeout "$(tide_secs 150)" -np 3 --oversubscribe -x FLOOD_PROGRESS="$T/progress" -x TIDE_P2P_REPORT=1 \
         -x TIDE_P2P_UNEXPECTED_MAX="$2" "$T/flood" flood "$1" 64 3 >"$T/out" 2>"$T/err" ||
         fail "flood of $1 messages failed: $(tail -5 "$T/err")"
     cat "$T/out"
@@ -42,7 +42,7 @@ flood 120000 1g
 note "resident growth while busy: $grow KiB"
 [ "$grow" -gt $((16 * 1024)) ] || fail "unbounded control grew only $grow KiB: the check is blind"
 note "memory per connection, 16 ranks"
-"$MPIRUN" --timeout 150 -np 16 --oversubscribe -x TIDE_P2P_REPORT=1 "$T/flood" conn \
+"$MPIRUN" --timeout "$(tide_secs 150)" -np 16 --oversubscribe -x TIDE_P2P_REPORT=1 "$T/flood" conn \
     >"$T/out" 2>"$T/err" || fail "conn run failed: $(tail -5 "$T/err")"
 sort -k3 -n "$T/out" | head -3
 grep "proc=0 " "$T/err"
