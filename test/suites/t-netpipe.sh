@@ -4,18 +4,20 @@
 # and run with its integrity check (-i: every message of every size carries
 # a known pattern that the receiver verifies) from 5 bytes to 8 MiB+1, past
 # the eager limit into the rendezvous path:
-#   - over udp on one host, with one receive buffer (NetPIPE's default) and
-#     with distinct send/receive pools (-I, so data that never arrived shows);
+#   - over udp on one host, with one buffer for sending and receiving
+#     (NetPIPE's default);
 #   - over the eth wire between two namespace hosts (mpirun --launch-agent
-#     "ip netns exec", as test/cluster/t-p2p-hosts.sh);
+#     "ip netns exec", as test/cluster/t-p2p-hosts.sh), with distinct send
+#     and receive pools (-I, so data that never arrived shows too);
 #   - over udp under TIDE_WIRE_FAULTS (drop, duplicate, reorder, corrupt):
 #     the stream engine must repair it all, up to 1 MiB;
 #   - and a normal latency/bandwidth run between the two hosts whose output
 #     file is parsed and sanity checked.
 # First a canary proves the check is live: a PMPI library (corrupt_shim.c)
 # flips one received byte, and the run must fail with NetPIPE's "Integrity
-# check failed".  TIDE_SUITES_FULL=1 adds preposted (-a), ANY_SOURCE (-z)
-# and synchronous-send (-S) integrity runs over eth up to 32 MiB, the faulty
+# check failed".  TIDE_SUITES_FULL=1 adds -I on udp, preposted (-a),
+# ANY_SOURCE (-z) and synchronous-send (-S) integrity runs over eth up to
+# 32 MiB, the faulty
 # wire up to 8 MiB and a full perturbed bandwidth curve.  Skips only when
 # the tarball is missing (scripts/fetch-deps.sh).
 # Environment: TIDE_SUITES_FULL, TIDE_NETPIPE_TARBALL.
