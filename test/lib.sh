@@ -17,6 +17,7 @@ export TIDE_WIRE="${TIDE_WIRE:-udp}"
 if [ "${TIDE_TEST_LONG:-0}" = 1 ]; then
     export TIDE_SOAK_LONG="${TIDE_SOAK_LONG:-1}" TIDE_SLURM_FULL="${TIDE_SLURM_FULL:-1}"
     export TIDE_MPICH_FULL="${TIDE_MPICH_FULL:-1}" TIDE_FUZZ_SECONDS="${TIDE_FUZZ_SECONDS:-600}"
+    export TIDE_SUITES_FULL="${TIDE_SUITES_FULL:-1}" TIDE_ULFM_FULL="${TIDE_ULFM_FULL:-1}"
 fi
 # Sanitized builds (configure --enable-sanitizers, as TIDE_SANITIZE=1
 # scripts/run-tests.sh makes): TIDE_SAN_CFLAGS holds the build's sanitizer
