@@ -51,8 +51,11 @@ if [ -x "$MPIRUN" ]; then
 else
     note "MPI over roce not run: no mpirun installed in $TIDE_PREFIX (make install)"
 fi
+# The guest starts with a fresh environment: pass the sanitizer settings
+# (test/lib.sh; LeakSanitizer's libpmix suppressions in a sanitized build).
 cat >"$T/one.sh" <<EOF
 set -e
+export LSAN_OPTIONS='${LSAN_OPTIONS:-}' ASAN_OPTIONS='${ASAN_OPTIONS:-}' UBSAN_OPTIONS='${UBSAN_OPTIONS:-}'
 C=$C
 \$C -w roce -a \$PWD/addr -n 3 -t 20 server >server.log 2>&1 &
 spid=\$!
