@@ -34,12 +34,26 @@
             io[i] = (T)TIDE_OP_##op(in[i], io[i]);                         \
     }
 
+/* Integer SUM and PROD wrap around (two's complement) instead of signed
+ * overflow, which is undefined behaviour in C (UBSan: HPCC's MPI_SUM of
+ * MPI_INT overflowed): computed in uint64_t, truncated back to T. */
+#define TIDE_OP_ISUM(a, b)  ((uint64_t)(a) + (uint64_t)(b))
+#define TIDE_OP_IPROD(a, b) ((uint64_t)(a) * (uint64_t)(b))
+#define TIDE_IKERNEL(op, name, T)                                          \
+    static void tide_k_##op##_##name(const void *vin, void *vio, size_t n) \
+    {                                                                      \
+        const T *restrict in = vin;                                        \
+        T *restrict io = vio;                                              \
+        for (size_t i = 0; i < n; i++)                                     \
+            io[i] = (T)TIDE_OP_I##op(in[i], io[i]);                        \
+    }
+
 /* Integer types: every arithmetic, logical and bitwise op. */
 #define TIDE_INT_KERNELS(name, T) \
     TIDE_KERNEL(MAX, name, T)     \
     TIDE_KERNEL(MIN, name, T)     \
-    TIDE_KERNEL(SUM, name, T)     \
-    TIDE_KERNEL(PROD, name, T)    \
+    TIDE_IKERNEL(SUM, name, T)    \
+    TIDE_IKERNEL(PROD, name, T)   \
     TIDE_KERNEL(LAND, name, T)    \
     TIDE_KERNEL(LOR, name, T)     \
     TIDE_KERNEL(LXOR, name, T)    \
