@@ -263,10 +263,10 @@ typedef struct MPI_Status {
 #define MPI_ERR_PROC_FAILED           62
 /* ---- process fault tolerance (ULFM's MPIX_ interface, as Open MPI
  * ships it; src/mpi/ft.c, doc/reliability.md) ---- */
-#define MPI_ERR_PROC_FAILED_PENDING   63 /* ANY_SOURCE request interrupted, still pending */
-#define MPIX_ERR_PROC_FAILED          MPI_ERR_PROC_FAILED
-#define MPIX_ERR_PROC_FAILED_PENDING  MPI_ERR_PROC_FAILED_PENDING
-#define MPI_ERR_LASTCODE              64
+#define MPI_ERR_PROC_FAILED_PENDING  63 /* ANY_SOURCE request interrupted, still pending */
+#define MPIX_ERR_PROC_FAILED         MPI_ERR_PROC_FAILED
+#define MPIX_ERR_PROC_FAILED_PENDING MPI_ERR_PROC_FAILED_PENDING
+#define MPI_ERR_LASTCODE             64
 /* Acknowledge the failed processes of comm known now (receives from
  * MPI_ANY_SOURCE proceed again); the group of the acknowledged ones. */
 int MPIX_Comm_failure_ack(MPI_Comm comm);
@@ -1271,11 +1271,11 @@ int PMPI_Graph_neighbors(MPI_Comm comm, int rank, int maxneighbors, int neighbor
 int PMPI_Graph_map(MPI_Comm comm, int nnodes, const int index[], const int edges[], int *newrank);
 int PMPI_Dist_graph_create_adjacent(MPI_Comm comm_old, int indegree, const int sources[],
                                     const int *sourceweights, int outdegree,
-                                    const int destinations[], const int *destweights,
-                                    MPI_Info info, int reorder, MPI_Comm *comm_dist_graph);
+                                    const int destinations[], const int *destweights, MPI_Info info,
+                                    int reorder, MPI_Comm *comm_dist_graph);
 int PMPI_Dist_graph_create(MPI_Comm comm_old, int n, const int sources[], const int degrees[],
-                           const int destinations[], const int *weights, MPI_Info info,
-                           int reorder, MPI_Comm *comm_dist_graph);
+                           const int destinations[], const int *weights, MPI_Info info, int reorder,
+                           MPI_Comm *comm_dist_graph);
 int PMPI_Dist_graph_neighbors_count(MPI_Comm comm, int *indegree, int *outdegree, int *weighted);
 int PMPI_Dist_graph_neighbors(MPI_Comm comm, int maxindegree, int sources[], int *sourceweights,
                               int maxoutdegree, int destinations[], int *destweights);

@@ -240,8 +240,8 @@ static int do_first(double limit)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr,
-                "usage: peerfail transfer SECS | detect LIMIT | kill LIMIT | killfatal 0 | first LIMIT\n");
+        fprintf(stderr, "usage: peerfail transfer SECS | detect LIMIT | kill LIMIT | killfatal 0 | "
+                        "first LIMIT\n");
         return 2;
     }
     MPI_Init(&argc, &argv);
