@@ -675,11 +675,13 @@ void tide_p2p_proc_failed(int proc)
 
 /* A connection attempt is bounded like a silent peer, by
  * TIDE_P2P_PEER_TIMEOUT: the stream's own SYN retries (a first message to
- * a process that died before we ever talked) would take ~13 s. */
+ * a process that died before we ever talked) would take ~13 s.  Signed:
+ * an attempt begun after `now` was read (a failure notice sent from this
+ * very pass) is not late. */
 static int tide_p2p_connect_late(const tide_p2p_peer_t *p, uint64_t now)
 {
     int64_t t = tide_param_int(&tide_param_p2p_peer_timeout);
-    return t > 0 && now - p->connect_ns > (uint64_t)t;
+    return t > 0 && (int64_t)(now - p->connect_ns) > t;
 }
 
 /* Streams that died while idle (keepalive) and failures the runtime
