@@ -302,9 +302,10 @@ int tide_rte_fence_poll(int (*poll)(void), int collect)
     pmix_info_t info;
     bool flag = collect ? true : false;
     PMIX_INFO_LOAD(&info, PMIX_COLLECT_DATA, &flag, PMIX_BOOL);
+    /* info stays alive until the fence completes (a non-blocking call) */
     pmix_status_t st = PMIx_Fence_nb(NULL, 0, &info, 1, tide_rte_fence_cb, (void *)&done);
-    PMIX_INFO_DESTRUCT(&info);
     if (st != PMIX_SUCCESS) {
+        PMIX_INFO_DESTRUCT(&info);
         tide_error("PMIx_Fence_nb failed: %s", PMIx_Error_string(st));
         return tide_rte_pmix_errno(st);
     }
@@ -315,6 +316,7 @@ int tide_rte_fence_poll(int (*poll)(void), int collect)
             spins = 0;
         }
     }
+    PMIX_INFO_DESTRUCT(&info);
     if (done < 0) {
         tide_error("the runtime fence failed (a process of the job is gone?)");
         return -EIO;
