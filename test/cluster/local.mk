@@ -15,4 +15,4 @@ check_PROGRAMS += test/cluster/frame_test
 test_cluster_frame_test_SOURCES = test/cluster/frame_test.c mpirun/frame.c mpirun/mpirun.h
 test_cluster_frame_test_LDADD = libtideutil.la -lpthread
 TESTS += test/cluster/nodelist test/cluster/frame_test $(CLUSTER_TESTS)
-EXTRA_DIST += $(CLUSTER_TESTS) test/cluster/cluster-lib.sh
+EXTRA_DIST += $(CLUSTER_TESTS) test/cluster/cluster-lib.sh test/cluster/repro-sessions.sh
