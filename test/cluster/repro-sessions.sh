@@ -8,7 +8,12 @@
 # (stream RTTs of seconds, a stalled rank receiving almost no frames); at
 # load 5-20 about 1 run in 6; without setsid (test/cluster/t-p2p-hosts.sh)
 # it passes; with -x TIDE_ASYNC_PROGRESS=0 6 of 6 passed.  Replacing the
-# MPI wait loop's sched_yield by nanosleep(50 us) did not help.
+# MPI wait loop's sched_yield by nanosleep(50 us) did not help, nor did it
+# in MPI_Init's fence loop alone.  What /proc/PID/task/*/sched showed during
+# a failing run: host 2's rank on core 0 runnable but given 24 ms of CPU in
+# 9 s (still starting), host 1's rank on core 0 (another autogroup) spinning
+# for 9.87 s -- starvation across scheduler groups, which sched_yield does
+# not cure; every idle loop should block after a short spin.
 #   TIDE_SRCDIR=. TIDE_BUILDDIR=_build TIDE_PREFIX=_install \
 #       NR=6 XARGS="-x TIDE_ASYNC_PROGRESS=0" bash test/cluster/repro-sessions.sh
 . "$TIDE_SRCDIR/test/lib.sh"
