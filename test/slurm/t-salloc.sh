@@ -10,8 +10,8 @@
 . "$TIDE_SRCDIR/test/slurm/slurmlib.sh"
 . "$TIDE_SRCDIR/test/slurm/srun_common.sh"
 slurm_check || skip "$SLURM_WHY"
-# KNOWN FAILURE (2026-11-23, issue 7): intermittent on a quiet machine (1
-# in ~6 runs): a rank stops answering a rank of the other emulated node for
+# KNOWN FAILURE (2026-11-23, issue 7): every run on an idle machine, about
+# 1 in 6 at load 5-20 (so CI's outcome would be chance): a rank stops answering a rank of the other emulated node for
 # 10 s and is declared gone (stream RTTs of over a second beforehand).
 # Reproduced without Slurm: test/cluster's namespace hosts with the agent
 # "setsid ip netns exec" (each daemon in its own session, as under srun),
