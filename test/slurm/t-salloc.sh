@@ -11,8 +11,11 @@
 . "$TIDE_SRCDIR/test/slurm/srun_common.sh"
 slurm_check || skip "$SLURM_WHY"
 # KNOWN FAILURE (2026-11-23, issue 7): every run on an idle machine, about
-# 1 in 6 at load 5-20 (so CI's outcome would be chance): a rank stops answering a rank of the other emulated node for
-# 10 s and is declared gone (stream RTTs of over a second beforehand).
+# 1 in 6 at load 5-20 (so CI's outcome would be chance): a rank stops
+# answering a rank of the other emulated node for 10 s and is declared gone
+# (stream RTTs of over a second beforehand; the cause: a starting rank
+# starved by a spinning rank of another scheduler group on its core, see
+# test/cluster/repro-sessions.sh).
 # Reproduced without Slurm: test/cluster's namespace hosts with the agent
 # "setsid ip netns exec" (each daemon in its own session, as under srun),
 # so it needs ranks of two sessions (two autogroups) bound to one core with
