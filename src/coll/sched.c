@@ -56,7 +56,8 @@ struct tide_sched {
     size_t nreq, reqcap;
     tide_sched_mem_t *mem;
     int err;
-    int done; /* atomic */
+    int yield; /* tide_sched_goto: stop issuing until the next progress call */
+    int done;  /* atomic */
     tide_list_t link;
 };
 
@@ -181,6 +182,23 @@ int tide_sched_on_free(tide_sched_t *s, void (*fn)(void *), void *arg)
     return 0;
 }
 
+size_t tide_sched_nsteps(const tide_sched_t *s)
+{
+    return s->n;
+}
+
+void tide_sched_goto(tide_sched_t *s, size_t pos)
+{
+    s->next = pos;
+    s->yield = 1;
+}
+
+void tide_sched_fail(tide_sched_t *s, int err)
+{
+    if (!s->err)
+        s->err = err;
+}
+
 const tide_coll_comm_t *tide_sched_comm(const tide_sched_t *s)
 {
     return s->cur ? &s->lc : &s->c;
@@ -237,11 +255,13 @@ static int tide_sched_issue(tide_sched_t *s)
         case TIDE_STEP_RECV: rc = tide_sched_post(s, st); break;
         case TIDE_STEP_COPY: memmove(st->dst, st->src, st->n); break;
         case TIDE_STEP_REDUCE: tide_coll_apply(&s->red, st->src, st->dst, st->n); break;
-        case TIDE_STEP_CALL: st->fn(st->dst, 0); break;
+        case TIDE_STEP_CALL: st->fn(st->dst, 0); break; /* may add steps: st is stale */
         case TIDE_STEP_FENCE: return 0;
         }
         if (rc)
             return rc;
+        if (s->yield || s->err) /* tide_sched_goto, tide_sched_fail */
+            return 0;
     }
     return 0;
 }
@@ -258,6 +278,10 @@ static int tide_sched_advance(tide_sched_t *s)
         int rc = tide_sched_issue(s);
         if (rc && !s->err)
             s->err = rc;
+        if (s->yield && !s->err) { /* a loop goes on at the next call */
+            s->yield = 0;
+            return 0;
+        }
         if (s->err) { /* stop: cancel what is posted, wait for it */
             for (size_t i = 0; i < s->nreq; i++)
                 if (s->reqs[i]->kind == TIDE_P2P_REQ_RECV)

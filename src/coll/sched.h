@@ -46,6 +46,17 @@ int tide_sched_fence(tide_sched_t *s);
 /* Call fn(arg, 0) when the schedule reaches this step (a schedule that
  * stopped on an error skips the rest of its steps). */
 int tide_sched_call(tide_sched_t *s, tide_sched_fn_t *fn, void *arg);
+/* Loops (schedules whose length is known only as they run, e.g. the
+ * context-id agreement of MPI_Comm_idup): the number of steps added so
+ * far, the index of the next step added. */
+size_t tide_sched_nsteps(const tide_sched_t *s);
+/* From a step's callback: go on at step `pos` (< tide_sched_nsteps) at the
+ * next progress call (never at once, so a loop without transfers cannot
+ * spin inside one call).  Only after a fence: no transfer is pending. */
+void tide_sched_goto(tide_sched_t *s, size_t pos);
+/* From a step's callback: stop the schedule with error `err` (an MPI
+ * error class or -errno; the rest of its steps are skipped). */
+void tide_sched_fail(tide_sched_t *s, int err);
 /* Scratch memory freed with the schedule (NULL if out of memory). */
 void *tide_sched_alloc(tide_sched_t *s, size_t bytes);
 /* Run fn(arg) when the schedule is freed (e.g. drop a reference). */

@@ -7,6 +7,7 @@
  * comm_create.c, context-id agreement in comm_ctx.c (doc/comm.md). */
 #include "config.h"
 #include "coll/coll.h"
+#include "coll/sched.h"
 #include "mpi/comm_impl.h"
 #include "mpi/ft.h"
 #include "rte/rte.h"
@@ -69,7 +70,8 @@ tide_comm_t *tide_comm_alloc(void)
     return c;
 }
 
-int tide_comm_register(tide_comm_t *c)
+/* Enter c in the handle table (no failure bookkeeping yet). */
+static int tide_comm_register_handle(tide_comm_t *c)
 {
     pthread_mutex_lock(&tide_comm_lock);
     for (int k = 0; k < TIDE_COMM_NCHUNKS; k++) {
@@ -87,7 +89,6 @@ int tide_comm_register(tide_comm_t *c)
                     snprintf(c->name, sizeof(c->name), "communicator %d", c->handle);
                 __atomic_store_n(&chunk[i], c, __ATOMIC_RELEASE);
                 pthread_mutex_unlock(&tide_comm_lock);
-                tide_ft_comm_register(c); /* failure bookkeeping (ft.c) */
                 return MPI_SUCCESS;
             }
         }
@@ -95,6 +96,14 @@ int tide_comm_register(tide_comm_t *c)
     pthread_mutex_unlock(&tide_comm_lock);
     tide_error("no room for another communicator (%d in use)", TIDE_COMM_CHUNK * TIDE_COMM_NCHUNKS);
     return MPI_ERR_NO_MEM;
+}
+
+int tide_comm_register(tide_comm_t *c)
+{
+    int rc = tide_comm_register_handle(c);
+    if (!rc)
+        tide_ft_comm_register(c); /* failure bookkeeping (ft.c) */
+    return rc;
 }
 
 static void tide_comm_unregister(tide_comm_t *c)
@@ -265,30 +274,22 @@ int tide_comm_agree_inter(tide_comm_t *c, uint32_t *ctx)
                           ctx);
 }
 
-int tide_comm_dup_intra(const tide_comm_t *c, tide_comm_t *n)
+/* n takes c's group (an intercommunicator's: both, and a new local
+ * communicator of its own); context ids are agreed apart. */
+static int tide_comm_dup_shape(const tide_comm_t *c, tide_comm_t *n)
 {
-    tide_geom_t g;
-    tide_geom_of_comm(c, &g);
-    int rc = tide_ctx_agree(&g, 1, 0, NULL, NULL, TIDE_TAG_CTX_REDUCE, TIDE_TAG_CTX_BCAST, &n->ctx);
-    if (rc)
-        return rc;
-    if (!c->procs) {
+    if (!c->is_inter) {
+        if (c->procs)
+            return tide_comm_set_procs(n, c->size, c->procs, c->rank);
         n->rank = c->rank;
         n->size = n->local_size = c->size;
         return 0;
     }
-    return tide_comm_set_procs(n, c->size, c->procs, c->rank);
-}
-
-/* A duplicate of an intercommunicator: a new local intracommunicator and a
- * context id agreed by both groups. */
-static int tide_comm_dup_inter(tide_comm_t *c, tide_comm_t *n)
-{
     n->local = tide_comm_alloc();
     if (!n->local)
         return MPI_ERR_NO_MEM;
-    int rc = tide_comm_dup_intra(c->local, n->local);
-    if (rc || (rc = tide_comm_agree_inter(c, &n->ctx)))
+    int rc = tide_comm_dup_shape(c->local, n->local);
+    if (rc)
         return rc;
     int ls = c->local_size, rs = c->size;
     n->owned = malloc((size_t)(ls + rs) * sizeof(int));
@@ -304,6 +305,27 @@ static int tide_comm_dup_inter(tide_comm_t *c, tide_comm_t *n)
     n->local_size = ls;
     n->size = rs;
     return 0;
+}
+
+int tide_comm_dup_intra(const tide_comm_t *c, tide_comm_t *n)
+{
+    tide_geom_t g;
+    tide_geom_of_comm(c, &g);
+    int rc = tide_ctx_agree(&g, 1, 0, NULL, NULL, TIDE_TAG_CTX_REDUCE, TIDE_TAG_CTX_BCAST, &n->ctx);
+    return rc ? rc : tide_comm_dup_shape(c, n);
+}
+
+/* A duplicate of an intercommunicator: a new local intracommunicator and a
+ * context id agreed by both groups. */
+static int tide_comm_dup_inter(tide_comm_t *c, tide_comm_t *n)
+{
+    int rc = tide_comm_dup_shape(c, n);
+    tide_geom_t g;
+    tide_geom_of_comm(c->local, &g);
+    if (!rc)
+        rc = tide_ctx_agree(&g, 1, 0, NULL, NULL, TIDE_TAG_CTX_REDUCE, TIDE_TAG_CTX_BCAST,
+                            &n->local->ctx);
+    return rc ? rc : tide_comm_agree_inter(c, &n->ctx);
 }
 
 /* Comm_dup's work: a new communicator with c's group, error handler,
@@ -357,30 +379,99 @@ int PMPI_Comm_dup_with_info(MPI_Comm comm, MPI_Info info, MPI_Comm *newcomm)
 }
 TIDE_MPI_WEAK(MPI_Comm_dup_with_info);
 
-/* Tide duplicates synchronously: the request returned is already
- * complete, which MPI allows (the call is still collective, so all
- * members must reach it). */
+/* The agreement of an idup is done: n may be used (failure bookkeeping
+ * needs its context ids). */
+static void tide_comm_idup_done(void *arg)
+{
+    tide_ft_comm_register(arg);
+}
+
+/* The schedule of an idup: the context ids of n (an intercommunicator's
+ * local one first), agreed on c with the tag of a nonblocking collective,
+ * so it is ordered with c's other nonblocking collectives. */
+static int tide_comm_idup_sched(tide_comm_t *c, tide_comm_t *n, tide_sched_t **out)
+{
+    uint32_t seq = __atomic_fetch_add(&c->nbc_seq, 1, __ATOMIC_RELAXED);
+    int tag = (int)(TIDE_COLL_TAG_NBC | (seq & TIDE_COLL_NBC_MASK));
+    tide_sched_t *s = tide_ctx_sched_new(c, tag);
+    if (!s)
+        return MPI_ERR_NO_MEM;
+    int rc;
+    if (c->is_inter) {
+        uint32_t pctx = c->local->ctx + 1;
+        rc = tide_ctx_iagree(s, pctx, tag, TIDE_CTX_IA_LOCAL, &n->local->ctx, NULL, NULL);
+        if (!rc)
+            rc = tide_ctx_iagree(s, pctx, tag, TIDE_CTX_IA_INTER, &n->ctx, tide_comm_idup_done, n);
+    } else {
+        rc =
+            tide_ctx_iagree(s, c->ctx + 1, tag, TIDE_CTX_IA_INTRA, &n->ctx, tide_comm_idup_done, n);
+    }
+    if (rc) {
+        tide_sched_free(s);
+        return MPI_ERR_NO_MEM;
+    }
+    *out = s;
+    return 0;
+}
+
+/* Everything of a duplicate at the call (group, info, attributes, error
+ * handler, topology: MPI 4.1 section 7.4.2), registered with context id 0
+ * (no traffic) until the schedule agrees on its ids. */
+static int tide_comm_idup_new(tide_comm_t *c, MPI_Info info, tide_comm_t **out)
+{
+    tide_comm_t *n = tide_comm_alloc();
+    if (!n)
+        return MPI_ERR_NO_MEM;
+    int rc = tide_comm_dup_shape(c, n);
+    if (!rc && info != MPI_INFO_NULL)
+        rc = tide_info_dup_internal(info, &n->info);
+    if (!rc)
+        rc = tide_attr_comm_copy(c, n);
+    if (!rc)
+        rc = tide_comm_register_handle(n);
+    if (rc) {
+        tide_attr_comm_delete_all(n);
+        tide_comm_destroy(n);
+        return rc;
+    }
+    tide_comm_inherit(n, c);
+    n->topo = tide_topo_ref(c->topo);
+    *out = n;
+    return 0;
+}
+
+/* MPI_Comm_idup(_with_info): the new communicator's handle is returned at
+ * once, usable when the request completes; the context-id agreement runs
+ * as a schedule (tide_ctx_iagree), so the call never waits for the other
+ * members. */
 static int tide_comm_idup_common(const char *fn, MPI_Comm comm, MPI_Info info, int use_info,
                                  MPI_Comm *newcomm, MPI_Request *request)
 {
     TIDE_MPI_CHECK_INIT(fn);
-    tide_comm_t *c;
+    tide_comm_t *c, *n = NULL;
     TIDE_MPI_GET_COMM(fn, comm, c);
     if (use_info && info != MPI_INFO_NULL && !tide_info_valid(info))
         return tide_mpi_error(comm, fn, MPI_ERR_INFO, "argument info (handle %d) is not valid",
                               (int)info);
     TIDE_MPI_CHECK_PTR(fn, comm, newcomm, "newcomm");
     TIDE_MPI_CHECK_PTR(fn, comm, request, "request");
-    tide_mpi_req_t *r = tide_mpi_req_new(TIDE_MPI_REQ_DONE, comm);
-    if (!r)
-        return tide_mpi_error(comm, fn, MPI_ERR_NO_MEM, "out of memory for a request");
-    int rc = tide_comm_dup_common(fn, c, use_info ? info : c->info, newcomm);
-    if (rc) {
-        tide_mpi_req_release(r);
-        return rc;
+    *newcomm = MPI_COMM_NULL;
+    tide_mpi_req_t *r = tide_mpi_req_new(TIDE_MPI_REQ_COLL, comm);
+    tide_sched_t *s = NULL;
+    int rc = r ? tide_comm_idup_new(c, use_info ? info : c->info, &n) : MPI_ERR_NO_MEM;
+    if (!rc && (rc = tide_comm_idup_sched(c, n, &s)) != 0) {
+        tide_attr_comm_delete_all(n);
+        tide_comm_destroy(n);
     }
-    tide_mpi_status_empty(&r->done_status);
+    if (rc) {
+        if (r)
+            tide_mpi_req_release(r);
+        return tide_mpi_error(comm, fn, rc, "could not duplicate %s", c->name);
+    }
+    r->sched = s;
+    *newcomm = n->handle;
     *request = r->handle;
+    tide_sched_start(s);
     return MPI_SUCCESS;
 }
 
@@ -390,7 +481,7 @@ int PMPI_Comm_idup(MPI_Comm comm, MPI_Comm *newcomm, MPI_Request *request)
 }
 TIDE_MPI_WEAK(MPI_Comm_idup);
 
-/* MPI 4.0's variant, common in test suites; same synchronous duplicate. */
+/* MPI 4.0's variant, common in test suites. */
 int PMPI_Comm_idup_with_info(MPI_Comm comm, MPI_Info info, MPI_Comm *newcomm, MPI_Request *request)
 {
     return tide_comm_idup_common("MPI_Comm_idup_with_info", comm, info, 1, newcomm, request);
@@ -559,6 +650,34 @@ int PMPI_Comm_set_info(MPI_Comm comm, MPI_Info info)
 }
 TIDE_MPI_WEAK(MPI_Comm_set_info);
 
+/* The communicator hints Tide recognises: MPI 4.1's assertions (section
+ * 7.4.4), booleans that default to "false".  Tide takes no advantage of
+ * them (which an assertion allows) but reports them, as MPI requires of
+ * supported hints with a default; every other key is ignored. */
+static const char *const tide_comm_hints[] = {"mpi_assert_no_any_tag", "mpi_assert_no_any_source",
+                                              "mpi_assert_exact_length",
+                                              "mpi_assert_allow_overtaking"};
+
+/* The hints of `given` in use (MPI_Comm_get_info): a new info object. */
+static int tide_comm_hints_used(MPI_Info given, MPI_Info *out)
+{
+    if (PMPI_Info_create(out) != MPI_SUCCESS)
+        return MPI_ERR_NO_MEM;
+    for (size_t i = 0; i < sizeof(tide_comm_hints) / sizeof(tide_comm_hints[0]); i++) {
+        char v[MPI_MAX_INFO_VAL + 1];
+        int flag = 0;
+        if (given != MPI_INFO_NULL)
+            PMPI_Info_get(given, tide_comm_hints[i], MPI_MAX_INFO_VAL, v, &flag);
+        const char *val = flag && strcmp(v, "true") == 0 ? "true" : "false";
+        if (PMPI_Info_set(*out, tide_comm_hints[i], val) != MPI_SUCCESS) {
+            tide_info_free_internal(*out);
+            *out = MPI_INFO_NULL;
+            return MPI_ERR_NO_MEM;
+        }
+    }
+    return 0;
+}
+
 int PMPI_Comm_get_info(MPI_Comm comm, MPI_Info *info_used)
 {
     static const char fn[] = "MPI_Comm_get_info";
@@ -566,9 +685,7 @@ int PMPI_Comm_get_info(MPI_Comm comm, MPI_Info *info_used)
     tide_comm_t *c;
     TIDE_MPI_GET_COMM(fn, comm, c);
     TIDE_MPI_CHECK_PTR(fn, comm, info_used, "info_used");
-    /* Tide acts on no communicator hint; it returns the hints it was given. */
-    int rc = c->info != MPI_INFO_NULL ? tide_info_dup_internal(c->info, info_used)
-                                      : PMPI_Info_create(info_used);
+    int rc = tide_comm_hints_used(c->info, info_used);
     return rc ? tide_mpi_error(comm, fn, MPI_ERR_NO_MEM, "out of memory") : MPI_SUCCESS;
 }
 TIDE_MPI_WEAK(MPI_Comm_get_info);

@@ -3,17 +3,25 @@
  * new ids are agreed as in MPICH: every process keeps a bitmap of the
  * even ids it has free, the members AND-reduce their bitmaps (binomial
  * tree to a root, then a broadcast) and all take the lowest id that is
- * free everywhere.  Only one agreement per process may use the bitmap at
- * a time; a thread that finds it busy contributes an empty mask and every
- * member retries (MPICH's "mask in use" rule).  To make progress when
- * threads of several processes compete, the waiting agreement with the
- * lowest key (parent context, tag) has priority for the bitmap, as in
- * MPICH: every process sees the same concurrent agreements, so the same
- * one wins everywhere.  The messages go over
- * tide_p2p_* on the parent's collective context with internal tags. */
+ * free everywhere.  The first round of an agreement uses only the small
+ * "eager" segment of the bitmap and never waits for another agreement;
+ * it also tells that every member has joined.  Only then does the
+ * agreement register and use the rest of the bitmap, one agreement per
+ * process at a time: one that finds that part busy contributes an empty
+ * mask and every member retries (MPICH's "mask in use" rule); the waiting
+ * agreement with the lowest key (parent context, tag) has priority, so
+ * the same one wins everywhere.  So an agreement whose members have not
+ * all arrived (a nonblocking one, MPI_Comm_idup) never holds up another.
+ * Blocking agreements (tide_ctx_agree) run the rounds over tide_p2p_* on
+ * the parent's collective context with internal tags, driving pending
+ * schedules meanwhile; nonblocking ones (tide_ctx_iagree) are loops of
+ * steps on a schedule of src/coll/sched.c with the tag of a nonblocking
+ * collective. */
 #include "config.h"
+#include "coll/sched.h"
 #include "mpi/comm_impl.h"
 #include "p2p/p2p.h"
+#include "util/list.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -24,33 +32,43 @@
 
 enum {
     TIDE_CTX_WORDS = 64,                     /* 64 * 64 even ids: 0, 2, ... 8190 */
-    TIDE_CTX_MSG_WORDS = TIDE_CTX_WORDS + 1, /* + "every member holds its mask" */
+    TIDE_CTX_EAGER = 2,                      /* words 0-1: the first round's segment */
+    TIDE_CTX_MSG_WORDS = TIDE_CTX_WORDS + 1, /* + "every member holds its segment" */
+    TIDE_CTX_RETRY = -1,
 };
 
 static pthread_mutex_t tide_ctx_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t tide_ctx_free[TIDE_CTX_WORDS];
-static int tide_ctx_inited, tide_ctx_busy;
-enum { TIDE_CTX_MAX_WAITERS = 64 };
-static uint64_t tide_ctx_waiters[TIDE_CTX_MAX_WAITERS]; /* keys of running agreements, 0: free */
+static int tide_ctx_inited, tide_ctx_eager_busy, tide_ctx_busy;
+/* Agreements past their first round, competing for the main segment. */
+static tide_list_t tide_ctx_waiters = TIDE_LIST_INIT(tide_ctx_waiters);
 
-/* Register (or with key 0 remove) a running agreement; the caller holds
- * the lock. */
-static void tide_ctx_waiter_set(uint64_t old, uint64_t key)
+/* One agreement as it runs. */
+typedef struct tide_ctx_run {
+    tide_list_t link; /* in tide_ctx_waiters while registered */
+    uint64_t key;     /* priority: lower first; never 0 */
+    int member;       /* reserves the id (else only takes part) */
+    int round;        /* 0: the eager round */
+    int took;         /* segment held this round: 0, 1 eager, 2 main */
+    int registered;
+} tide_ctx_run_t;
+
+static void tide_ctx_run_init(tide_ctx_run_t *a, uint32_t pctx, int tag, int member)
 {
-    for (int i = 0; i < TIDE_CTX_MAX_WAITERS; i++) {
-        if (tide_ctx_waiters[i] == old) {
-            tide_ctx_waiters[i] = key;
-            return;
-        }
-    }
+    memset(a, 0, sizeof(*a));
+    a->key = ((uint64_t)pctx << 32 | (uint32_t)tag) + 1;
+    a->member = member;
 }
 
-/* Whether no other running agreement has a lower key. */
+/* Whether no other registered agreement has a lower key (lock held). */
 static int tide_ctx_has_priority(uint64_t key)
 {
-    for (int i = 0; i < TIDE_CTX_MAX_WAITERS; i++)
-        if (tide_ctx_waiters[i] && tide_ctx_waiters[i] < key)
+    tide_list_t *pos;
+    tide_list_for_each(pos, &tide_ctx_waiters)
+    {
+        if (tide_container_of(pos, tide_ctx_run_t, link)->key < key)
             return 0;
+    }
     return 1;
 }
 
@@ -61,6 +79,98 @@ static void tide_ctx_init_locked(void)
     memset(tide_ctx_free, 0xff, sizeof(tide_ctx_free));
     tide_ctx_free[0] &= ~(uint64_t)3; /* ids 0 (WORLD) and 2 (SELF) */
     tide_ctx_inited = 1;
+}
+
+/* The words a round looks at: the eager segment first, then the rest. */
+static void tide_ctx_segment(const tide_ctx_run_t *a, int *lo, int *hi)
+{
+    *lo = a->round ? TIDE_CTX_EAGER : 0;
+    *hi = a->round ? TIDE_CTX_WORDS : TIDE_CTX_EAGER;
+}
+
+/* Our contribution to a round: the free part of the round's segment if we
+ * may hold it, all ones if we only take part, nothing otherwise. */
+static void tide_ctx_contribute(tide_ctx_run_t *a, uint64_t *w)
+{
+    int lo, hi;
+    tide_ctx_segment(a, &lo, &hi);
+    memset(w, a->member ? 0 : 0xff, TIDE_CTX_MSG_WORDS * sizeof(uint64_t));
+    a->took = 0;
+    if (!a->member)
+        return;
+    pthread_mutex_lock(&tide_ctx_lock);
+    tide_ctx_init_locked();
+    int *busy = a->round ? &tide_ctx_busy : &tide_ctx_eager_busy;
+    if (!*busy && (!a->round || tide_ctx_has_priority(a->key))) {
+        *busy = 1;
+        a->took = a->round ? 2 : 1;
+        memcpy(w + lo, tide_ctx_free + lo, (size_t)(hi - lo) * sizeof(uint64_t));
+        w[TIDE_CTX_WORDS] = ~(uint64_t)0;
+    }
+    pthread_mutex_unlock(&tide_ctx_lock);
+}
+
+/* Give back the segment held this round; leave the waiters (lock held). */
+static void tide_ctx_put_back(tide_ctx_run_t *a, int leave)
+{
+    if (a->took == 1)
+        tide_ctx_eager_busy = 0;
+    else if (a->took == 2)
+        tide_ctx_busy = 0;
+    a->took = 0;
+    if (leave && a->registered) {
+        tide_list_del(&a->link);
+        a->registered = 0;
+    }
+}
+
+/* The lowest id of w's segment [lo, hi) (members reserve it); 0 or -1. */
+static int tide_ctx_pick(const uint64_t *w, int lo, int hi, int member, uint32_t *ctx)
+{
+    for (int i = lo; i < hi; i++) {
+        if (w[i]) {
+            int b = __builtin_ctzll(w[i]);
+            *ctx = (uint32_t)(2 * (64 * i + b));
+            if (member)
+                tide_ctx_free[i] &= ~((uint64_t)1 << b);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* After a round (w: the reduced result every member has): 0 with *ctx,
+ * TIDE_CTX_RETRY, or MPI_ERR_OTHER when no id is left.  Every member
+ * decides the same. */
+static int tide_ctx_decide(tide_ctx_run_t *a, const uint64_t *w, uint32_t *ctx)
+{
+    int lo, hi, rc = TIDE_CTX_RETRY;
+    tide_ctx_segment(a, &lo, &hi);
+    pthread_mutex_lock(&tide_ctx_lock);
+    if (w[TIDE_CTX_WORDS] && tide_ctx_pick(w, lo, hi, a->member, ctx) == 0)
+        rc = 0;
+    else if (w[TIDE_CTX_WORDS] && a->round)
+        rc = MPI_ERR_OTHER;
+    tide_ctx_put_back(a, rc != TIDE_CTX_RETRY);
+    if (rc == TIDE_CTX_RETRY && !a->registered) { /* everyone has joined */
+        tide_list_push_back(&tide_ctx_waiters, &a->link);
+        a->registered = 1;
+    }
+    a->round++;
+    pthread_mutex_unlock(&tide_ctx_lock);
+    if (rc == MPI_ERR_OTHER)
+        tide_error("no free context id left for a new communicator (all %d in use); "
+                   "free communicators that are no longer needed",
+                   TIDE_CTX_WORDS * 64);
+    return rc;
+}
+
+/* An agreement stopped by an error. */
+static void tide_ctx_abort(tide_ctx_run_t *a)
+{
+    pthread_mutex_lock(&tide_ctx_lock);
+    tide_ctx_put_back(a, 1);
+    pthread_mutex_unlock(&tide_ctx_lock);
 }
 
 void tide_geom_of_comm(const tide_comm_t *c, tide_geom_t *g)
@@ -208,89 +318,139 @@ int tide_geom_allgather(const tide_geom_t *g, const void *mine, size_t bytes, vo
     return tide_geom_bcast(g, all, bytes * (size_t)g->size, 0, tag);
 }
 
-/* Our contribution: the free mask if we hold the bitmap, all ones if we
- * only take part, nothing if another agreement holds it. */
-static int tide_ctx_contribute(int member, uint64_t key, uint64_t *w)
-{
-    pthread_mutex_lock(&tide_ctx_lock);
-    tide_ctx_init_locked();
-    int took = 0;
-    if (!member) {
-        memset(w, 0xff, TIDE_CTX_WORDS * sizeof(uint64_t));
-    } else if (!tide_ctx_busy && tide_ctx_has_priority(key)) {
-        tide_ctx_busy = took = 1;
-        memcpy(w, tide_ctx_free, sizeof(tide_ctx_free));
-    } else {
-        memset(w, 0, TIDE_CTX_WORDS * sizeof(uint64_t));
-    }
-    w[TIDE_CTX_WORDS] = (!member || took) ? ~(uint64_t)0 : 0;
-    pthread_mutex_unlock(&tide_ctx_lock);
-    return took;
-}
-
-/* Take the lowest id of the agreed mask (members reserve it); release the
- * bitmap.  1 if an id was found. */
-static int tide_ctx_take(const uint64_t *w, int member, int took, uint64_t key, uint32_t *ctx)
-{
-    int found = 0;
-    pthread_mutex_lock(&tide_ctx_lock);
-    tide_ctx_waiter_set(key, 0);
-    for (int i = 0; i < TIDE_CTX_WORDS && !found; i++) {
-        if (w[i]) {
-            int b = __builtin_ctzll(w[i]);
-            *ctx = (uint32_t)(2 * (64 * i + b));
-            if (member)
-                tide_ctx_free[i] &= ~((uint64_t)1 << b);
-            found = 1;
-        }
-    }
-    if (took)
-        tide_ctx_busy = 0;
-    pthread_mutex_unlock(&tide_ctx_lock);
-    return found;
-}
-
-/* A round failed: release the bitmap; done: also leave the waiters. */
-static void tide_ctx_drop(int took, uint64_t key, int done)
-{
-    pthread_mutex_lock(&tide_ctx_lock);
-    if (took)
-        tide_ctx_busy = 0;
-    if (done)
-        tide_ctx_waiter_set(key, 0);
-    pthread_mutex_unlock(&tide_ctx_lock);
-}
-
 int tide_ctx_agree(const tide_geom_t *g, int member, int root, tide_ctx_xchg_fn xchg, void *arg,
                    int tag_reduce, int tag_bcast, uint32_t *ctx)
 {
     uint64_t w[TIDE_CTX_MSG_WORDS];
-    uint64_t key = ((uint64_t)g->ctx << 32 | (uint32_t)tag_reduce) + 1; /* never 0 */
-    pthread_mutex_lock(&tide_ctx_lock);
-    tide_ctx_waiter_set(0, key); /* beyond 64 concurrent agreements: no priority */
-    pthread_mutex_unlock(&tide_ctx_lock);
+    tide_ctx_run_t a;
+    tide_ctx_run_init(&a, g->ctx, tag_reduce, member);
     for (;;) {
-        int took = tide_ctx_contribute(member, key, w);
+        tide_ctx_contribute(&a, w);
         int rc = tide_geom_reduce_band(g, w, TIDE_CTX_MSG_WORDS, root, tag_reduce);
         if (!rc && g->rank == root && xchg)
             rc = xchg(arg, w, TIDE_CTX_MSG_WORDS);
         if (!rc)
             rc = tide_geom_bcast(g, w, sizeof(w), root, tag_bcast);
         if (rc) {
-            tide_ctx_drop(took, key, 1);
+            tide_ctx_abort(&a);
             return rc;
         }
-        if (w[TIDE_CTX_WORDS]) {
-            if (tide_ctx_take(w, member, took, key, ctx))
-                return 0;
-            tide_error("no free context id left for a new communicator (all %d in use); "
-                       "free communicators that are no longer needed",
-                       TIDE_CTX_WORDS * 64);
-            return MPI_ERR_OTHER;
-        }
-        tide_ctx_drop(took, key, 0); /* someone's bitmap was busy: try again */
+        rc = tide_ctx_decide(&a, w, ctx);
+        if (rc != TIDE_CTX_RETRY)
+            return rc;
+        tide_coll_progress(); /* an idup holding the segment goes on */
         sched_yield();
     }
+}
+
+/* ---- nonblocking agreement: a loop of schedule steps ---- */
+
+typedef struct tide_ctx_ia {
+    tide_ctx_run_t run;
+    tide_sched_t *s;
+    size_t loop; /* the step that starts a round */
+    uint32_t *ctx;
+    tide_ctx_done_fn *done;
+    void *arg;
+    uint64_t w[TIDE_CTX_MSG_WORDS], in[TIDE_CTX_MSG_WORDS];
+} tide_ctx_ia_t;
+
+static void tide_ctx_ia_contribute(void *arg, int err)
+{
+    (void)err;
+    tide_ctx_ia_t *a = arg;
+    tide_ctx_contribute(&a->run, a->w);
+}
+
+/* Leaders of two groups: AND the remote group's result into ours. */
+static void tide_ctx_ia_and(void *arg, int err)
+{
+    (void)err;
+    tide_ctx_ia_t *a = arg;
+    for (int i = 0; i < TIDE_CTX_MSG_WORDS; i++)
+        a->w[i] &= a->in[i];
+}
+
+static void tide_ctx_ia_decide(void *arg, int err)
+{
+    (void)err;
+    tide_ctx_ia_t *a = arg;
+    int rc = tide_ctx_decide(&a->run, a->w, a->ctx);
+    if (rc == TIDE_CTX_RETRY)
+        tide_sched_goto(a->s, a->loop);
+    else if (rc)
+        tide_sched_fail(a->s, rc);
+    else if (a->done)
+        a->done(a->arg);
+}
+
+/* The schedule is freed: an agreement stopped midway lets go. */
+static void tide_ctx_ia_free(void *arg)
+{
+    tide_ctx_abort(&((tide_ctx_ia_t *)arg)->run);
+}
+
+tide_sched_t *tide_ctx_sched_new(const tide_comm_t *c, int tag)
+{
+    tide_coll_red_t band = {.kernel = tide_coll_kernel((int)MPI_BAND, (int)MPI_UINT64_T),
+                            .commute = 1,
+                            .esize = sizeof(uint64_t)};
+    tide_coll_comm_t cc = {c->rank, c->size, c->procs, c->self_proc, c->ctx + 1};
+    tide_sched_t *s = tide_sched_new(&cc, tag, &band);
+    if (s && c->is_inter) {
+        const tide_comm_t *l = c->local;
+        tide_coll_comm_t lc = {l->rank, l->size, l->procs, l->self_proc, l->ctx + 1};
+        if (tide_sched_set_local(s, &lc)) {
+            tide_sched_free(s);
+            return NULL;
+        }
+    }
+    return s;
+}
+
+/* A round's transfers: reduce to local rank 0, leaders swap (inter),
+ * broadcast. */
+static int tide_ctx_ia_round(tide_sched_t *s, tide_ctx_ia_t *a, int inter)
+{
+    size_t bytes = sizeof(a->w);
+    int rc = tide_nbc_reduce(s, a->w, a->w, TIDE_CTX_MSG_WORDS, 0);
+    if (!rc)
+        rc = tide_sched_fence(s);
+    if (!rc && inter && tide_sched_comm(s)->rank == 0) {
+        tide_sched_select(s, 0);
+        if (!(rc = tide_sched_send(s, a->w, bytes, 0)) &&
+            !(rc = tide_sched_recv(s, a->in, bytes, 0)) && !(rc = tide_sched_fence(s)))
+            rc = tide_sched_call(s, tide_ctx_ia_and, a);
+        tide_sched_select(s, 1);
+    }
+    if (!rc)
+        rc = tide_nbc_bcast(s, a->w, bytes, 0);
+    return rc ? rc : tide_sched_fence(s);
+}
+
+int tide_ctx_iagree(tide_sched_t *s, uint32_t pctx, int tag, int how, uint32_t *ctx,
+                    tide_ctx_done_fn *done, void *arg)
+{
+    tide_ctx_ia_t *a = tide_sched_alloc(s, sizeof(*a));
+    if (!a)
+        return -ENOMEM;
+    memset(a, 0, sizeof(*a));
+    tide_ctx_run_init(&a->run, pctx, tag, 1);
+    a->s = s;
+    a->ctx = ctx;
+    a->done = done;
+    a->arg = arg;
+    int rc = tide_sched_on_free(s, tide_ctx_ia_free, a);
+    tide_sched_select(s, how != TIDE_CTX_IA_INTRA);
+    a->loop = tide_sched_nsteps(s);
+    if (!rc)
+        rc = tide_sched_call(s, tide_ctx_ia_contribute, a);
+    if (!rc)
+        rc = tide_ctx_ia_round(s, a, how == TIDE_CTX_IA_INTER);
+    if (!rc)
+        rc = tide_sched_call(s, tide_ctx_ia_decide, a);
+    tide_sched_select(s, 0);
+    return rc;
 }
 
 void tide_ctx_release(uint32_t ctx)

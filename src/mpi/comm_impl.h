@@ -72,6 +72,23 @@ typedef int (*tide_ctx_xchg_fn)(void *arg, uint64_t *words, int nwords);
 int tide_ctx_agree(const tide_geom_t *g, int member, int root, tide_ctx_xchg_fn xchg, void *arg,
                    int tag_reduce, int tag_bcast, uint32_t *ctx);
 void tide_ctx_release(uint32_t ctx);
+/* Nonblocking agreement (MPI_Comm_idup): a schedule on c's collective
+ * context (an intercommunicator's: also its local group's) that reduces
+ * with bitwise AND on 64-bit words; then tide_ctx_iagree appends the
+ * steps of one agreement (`how`: TIDE_CTX_IA_*; the two groups talk through
+ * their leaders) to it.  Key: parent context pctx and the schedule's
+ * tag.  When agreed, *ctx is set and done(arg) runs (may be NULL); a
+ * schedule error when no id is left.  0 or -ENOMEM. */
+struct tide_sched;
+typedef void tide_ctx_done_fn(void *arg);
+struct tide_sched *tide_ctx_sched_new(const tide_comm_t *c, int tag);
+enum {
+    TIDE_CTX_IA_INTRA = 0, /* the members of c */
+    TIDE_CTX_IA_LOCAL = 1, /* c's local group only */
+    TIDE_CTX_IA_INTER = 2, /* both groups of c */
+};
+int tide_ctx_iagree(struct tide_sched *s, uint32_t pctx, int tag, int how, uint32_t *ctx,
+                    tide_ctx_done_fn *done, void *arg);
 
 /* ---- communicator objects (comm.c) ---- */
 /* A new communicator object, not yet in the handle table. */

@@ -7,3 +7,4 @@ include test/mpi/dtype.mk
 include test/mpi/coll.mk
 include test/mpi/isendrecv.mk
 include test/mpi/topo.mk
+include test/mpi/idup.mk
