@@ -152,7 +152,7 @@ static int tide_ctx_decide(tide_ctx_run_t *a, const uint64_t *w, uint32_t *ctx)
     else if (w[TIDE_CTX_WORDS] && a->round)
         rc = MPI_ERR_OTHER;
     tide_ctx_put_back(a, rc != TIDE_CTX_RETRY);
-    if (rc == TIDE_CTX_RETRY && !a->registered) { /* everyone has joined */
+    if (rc == TIDE_CTX_RETRY && a->member && !a->registered) { /* everyone has joined */
         tide_list_push_back(&tide_ctx_waiters, &a->link);
         a->registered = 1;
     }
@@ -199,11 +199,13 @@ static int tide_p2p_to_class(int rc)
     return rc == -ENOMEM ? MPI_ERR_NO_MEM : MPI_ERR_OTHER;
 }
 
-/* Wait for a request and free it; its error class. */
+/* Wait for a request and free it; its error class.  Schedules in flight
+ * go on meanwhile: a member we wait for may first need one of them, e.g.
+ * an MPI_Comm_idup, to complete here. */
 static int tide_xchg_wait(tide_p2p_req_t *r)
 {
     while (!tide_p2p_req_done(r))
-        tide_p2p_progress();
+        tide_coll_progress();
     int err = r->status.error;
     if (err < 0) /* -errno of the p2p layer: a failed process (src/p2p/fail.c) or other */
         err = err == -EMSGSIZE                                           ? MPI_ERR_TRUNCATE

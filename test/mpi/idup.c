@@ -193,6 +193,19 @@ static void test_crossed(MPI_Comm a, MPI_Comm b, MPI_Comm c)
     check_apart(na, nc);
     OK(MPI_Comm_free(&na));
     OK(MPI_Comm_free(&nc));
+    /* even: idup(a), dup(c), wait; odd: idup(a), wait, dup(c): the even
+     * ranks' dup must let the idup go on while it waits */
+    OK(MPI_Comm_idup(a, &na, &r[0]));
+    if (rank % 2 == 0) {
+        OK(MPI_Comm_dup(c, &nc));
+        OK(MPI_Wait(&r[0], MPI_STATUS_IGNORE));
+    } else {
+        OK(MPI_Wait(&r[0], MPI_STATUS_IGNORE));
+        OK(MPI_Comm_dup(c, &nc));
+    }
+    check_apart(na, nc);
+    OK(MPI_Comm_free(&na));
+    OK(MPI_Comm_free(&nc));
 }
 
 /* MPI_COMM_SELF (nobody to wait for) while a WORLD idup is outstanding. */
