@@ -25,8 +25,9 @@ int tide_coll_barrier(int rank, int size, const int *procs, int self_proc, uint3
             tide_p2p_req_free(rr);
             return rc;
         }
+        tide_p2p_idle_t idle = TIDE_P2P_IDLE_INIT;
         while (!tide_p2p_req_done(rr) || !tide_p2p_req_done(sr))
-            tide_coll_progress();
+            tide_p2p_idle(&idle, tide_coll_progress());
         int err = rr->status.error ? rr->status.error : sr->status.error;
         tide_p2p_req_free(rr);
         tide_p2p_req_free(sr);

@@ -8,7 +8,6 @@
 #include "p2p/p2p.h"
 
 #include <errno.h>
-#include <sched.h>
 
 TIDE_PARAM_DEFINE(coll_bcast_long, TIDE_PARAM_SIZE, "COLL_BCAST_LONG", "64k",
                   "MPI_Bcast: messages of at least this many bytes (and 3+ processes) use "
@@ -42,18 +41,13 @@ int tide_coll_irecv(const tide_coll_comm_t *c, void *buf, size_t cap, int src, i
     return tide_p2p_irecv(buf, cap, src, c->ctx, tag, out);
 }
 
-/* Spin on progress (nonblocking collectives in flight advance too); give
- * the processor up after idle passes so that oversubscribed peers get to
- * run (as the blocking MPI calls do). */
+/* Progress until r is done (nonblocking collectives in flight advance
+ * too), sleeping on the wire when idle as the blocking MPI calls do. */
 static void tide_coll_wait(tide_p2p_req_t *r)
 {
-    int idle = 0;
-    while (!tide_p2p_req_done(r)) {
-        if (tide_coll_progress() == 0 && ++idle >= 64) {
-            sched_yield();
-            idle = 0;
-        }
-    }
+    tide_p2p_idle_t idle = TIDE_P2P_IDLE_INIT;
+    while (!tide_p2p_req_done(r))
+        tide_p2p_idle(&idle, tide_coll_progress());
 }
 
 int tide_coll_waitall(tide_p2p_req_t **reqs, int n)

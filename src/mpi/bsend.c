@@ -10,7 +10,6 @@
 #include "p2p/p2p.h"
 
 #include <errno.h>
-#include <sched.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -141,16 +140,13 @@ int PMPI_Buffer_detach(void *buffer_addr, int *size)
     TIDE_MPI_CHECK_PTR(fn, MPI_COMM_NULL, buffer_addr, "buffer_addr");
     TIDE_MPI_CHECK_PTR(fn, MPI_COMM_NULL, size, "size");
     /* Blocks until every buffered message has been sent. */
-    for (int spins = 0;;) {
+    for (tide_p2p_idle_t idle = TIDE_P2P_IDLE_INIT;;) {
         pthread_mutex_lock(&tide_bsend_lock);
         tide_bsend_reap();
         if (tide_list_empty(&tide_bsend_blocks))
             break;
         pthread_mutex_unlock(&tide_bsend_lock);
-        if (tide_p2p_progress() == 0 && ++spins > 1000) {
-            sched_yield();
-            spins = 0;
-        }
+        tide_p2p_idle(&idle, tide_p2p_progress());
     }
     *(void **)buffer_addr = tide_bsend_buf;
     *size = (int)tide_bsend_size;

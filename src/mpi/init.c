@@ -22,6 +22,12 @@ static int tide_mpi_publish(const char *key, const void *data, size_t len)
     return rc ? rc : tide_rte_commit();
 }
 
+/* The runtime fences' wait: serve the peers, sleep on the wire when idle. */
+static void tide_mpi_fence_wait(void *arg)
+{
+    tide_p2p_idle(arg, tide_p2p_progress());
+}
+
 static int tide_mpi_init_common(const char *fn, int required, int *provided)
 {
     int st = __atomic_load_n(&tide_mpi.state, __ATOMIC_ACQUIRE);
@@ -56,7 +62,8 @@ static int tide_mpi_init_common(const char *fn, int required, int *provided)
      * started yet (a host whose daemon starts late) would wait in the
      * runtime for its address with the point-to-point lock held -- deaf to
      * every other peer, which would time this process out. */
-    rc = tide_rte_fence_poll(tide_p2p_progress, 1);
+    tide_p2p_idle_t idle = TIDE_P2P_IDLE_INIT;
+    rc = tide_rte_fence_poll(tide_mpi_fence_wait, &idle, 1);
     if (rc) {
         tide_error("%s: the ranks of the job could not exchange their addresses (%s)", fn,
                    strerror(-rc));
@@ -121,7 +128,8 @@ int PMPI_Finalize(void)
      * a peer may still need it. */
     tide_mpi_req_drain_orphans();
     tide_p2p_flush();
-    int rc = tide_rte_fence_poll(tide_p2p_progress, 0);
+    tide_p2p_idle_t idle = TIDE_P2P_IDLE_INIT;
+    int rc = tide_rte_fence_poll(tide_mpi_fence_wait, &idle, 0);
     tide_p2p_finalize();
     __atomic_store_n(&tide_mpi.state, TIDE_MPI_STATE_FINALIZED, __ATOMIC_RELEASE);
     rc = rc ? rc : tide_rte_finalize();

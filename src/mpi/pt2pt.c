@@ -508,8 +508,9 @@ static int tide_probe(const char *fn, int source, int tag, MPI_Comm comm, int *f
     tide_p2p_status_t ps;
     tide_p2p_msg_t *m = NULL;
     uint64_t epoch = 0;
-    for (;;) {
-        tide_p2p_progress();
+    tide_p2p_idle_t idle = TIDE_P2P_IDLE_INIT;
+    for (int events = 0;; tide_p2p_idle(&idle, events)) {
+        events = tide_p2p_progress();
         if (tide_p2p_iprobe(src, c->ctx, tg, message != NULL, &ps, &m))
             break;
         if (tide_ft_changed(&epoch) && tide_probe_failed(c, src))

@@ -16,7 +16,6 @@
 #include "p2p/p2p.h"
 
 #include <errno.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -254,24 +253,19 @@ static void tide_mpi_req_reap(void)
 
 void tide_mpi_req_drain_orphans(void)
 {
-    int spins = 0;
+    tide_p2p_idle_t idle = TIDE_P2P_IDLE_INIT;
     tide_mpi_req_reap();
     while (__atomic_load_n(&tide_req_orphans, __ATOMIC_RELAXED)) {
-        if (tide_coll_progress() == 0 && ++spins > 1000) {
-            sched_yield();
-            spins = 0;
-        }
+        tide_p2p_idle(&idle, tide_coll_progress());
         tide_mpi_req_reap();
     }
 }
 
-static void tide_mpi_progress_wait(int *spins)
+/* One pass of a blocking wait: progress, then spin on or sleep (p2p.h). */
+static void tide_mpi_progress_wait(tide_p2p_idle_t *idle)
 {
     tide_mpi_req_reap();
-    if (tide_coll_progress() == 0 && ++*spins > 1000) {
-        sched_yield();
-        *spins = 0;
-    }
+    tide_p2p_idle(idle, tide_coll_progress());
 }
 
 int tide_mpi_test_one(MPI_Request *h, int *flag, MPI_Status *st)
@@ -308,12 +302,12 @@ int tide_mpi_wait_one(MPI_Request *h, MPI_Status *st)
     tide_mpi_req_t *r = tide_mpi_req_get(*h);
     if (!r)
         return MPI_ERR_REQUEST;
-    int spins = 0;
+    tide_p2p_idle_t idle = TIDE_P2P_IDLE_INIT;
     uint64_t epoch = 0;
     while (!tide_mpi_req_is_done(r)) {
         if (tide_ft_changed(&epoch) && tide_mpi_req_interrupted(r))
             return MPI_ERR_PROC_FAILED_PENDING; /* still pending (ULFM) */
-        tide_mpi_progress_wait(&spins);
+        tide_mpi_progress_wait(&idle);
     }
     return tide_mpi_req_finish(h, r, st);
 }
@@ -486,7 +480,8 @@ static int tide_mpi_any(const char *fn, int count, MPI_Request *reqs, int *index
     int rc = tide_mpi_check_reqs(fn, count, reqs);
     if (rc)
         return rc;
-    int spins = 0, i;
+    tide_p2p_idle_t idle = TIDE_P2P_IDLE_INIT;
+    int i;
     unsigned start = count ? __atomic_fetch_add(&rr, 1, __ATOMIC_RELAXED) % (unsigned)count : 0;
     while ((i = tide_mpi_find_done(count, reqs, (int)start)) == -1) {
         if (!blocking) {
@@ -498,7 +493,7 @@ static int tide_mpi_any(const char *fn, int count, MPI_Request *reqs, int *index
             }
             break;
         }
-        tide_mpi_progress_wait(&spins);
+        tide_mpi_progress_wait(&idle);
     }
     if (flag)
         *flag = 1;
@@ -540,7 +535,7 @@ static int tide_mpi_some(const char *fn, int incount, MPI_Request *reqs, int *ou
     int rc = tide_mpi_check_reqs(fn, incount, reqs);
     if (rc)
         return rc;
-    int spins = 0;
+    tide_p2p_idle_t idle = TIDE_P2P_IDLE_INIT;
     for (;;) {
         int n = 0, active = 0, any_err = 0, failures = tide_p2p_fail_epoch() != 0;
         MPI_Comm comm = MPI_COMM_NULL;
@@ -573,7 +568,7 @@ static int tide_mpi_some(const char *fn, int incount, MPI_Request *reqs, int *ou
                 tide_coll_progress();
             return MPI_SUCCESS;
         }
-        tide_mpi_progress_wait(&spins);
+        tide_mpi_progress_wait(&idle);
     }
 }
 

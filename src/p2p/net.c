@@ -1267,6 +1267,34 @@ int tide_p2p_net_progress(void)
     return events;
 }
 
+/* ---- idle waiting ------------------------------------------------------------ */
+
+/* Sleep in poll(2) on the wire until a frame arrives, the stack's next
+ * protocol timer is due or max_ns pass (tide_p2p_idle).  Called without
+ * tide_p2p_lock, like the progress thread: the wire and the stack live from
+ * tide_p2p_net_init to tide_p2p_net_finalize and the stack locks itself. */
+void tide_p2p_net_wait(uint64_t max_ns)
+{
+    uint64_t wait = max_ns;
+    int fd = -1;
+    if (net.stack) {
+        fd = tide_wire_get_fd(net.wire);
+        uint64_t next = tide_stream_stack_next_timer(net.stack);
+        uint64_t now = tide_clock_now(net.wire->clock);
+        if (next != UINT64_MAX && next <= now)
+            return;
+        if (next != UINT64_MAX && next - now < wait)
+            wait = next - now;
+    }
+    struct timespec ts = {(time_t)(wait / 1000000000u), (long)(wait % 1000000000u)};
+    if (fd >= 0) {
+        struct pollfd pfd = {fd, POLLIN, 0};
+        ppoll(&pfd, 1, &ts, NULL);
+    } else {
+        nanosleep(&ts, NULL);
+    }
+}
+
 /* ---- the asynchronous progress thread --------------------------------------- */
 
 /* Sleeps in poll(2) on the wire until a frame arrives or the next protocol
@@ -1427,6 +1455,7 @@ void tide_p2p_net_flush(void)
     for (int i = 0; i < net.nprocs; i++)
         if (net.peers[i] && net.peers[i]->out && !net.peers[i]->out_error)
             tide_stream_shutdown(net.peers[i]->out, TIDE_STREAM_SHUT_WR);
+    tide_p2p_idle_t idle = TIDE_P2P_IDLE_INIT;
     for (;;) {
         int waiting = 0;
         for (int i = 0; i < net.nprocs; i++) {
@@ -1441,7 +1470,7 @@ void tide_p2p_net_flush(void)
         }
         if (!waiting)
             break;
-        tide_p2p_net_progress();
+        tide_p2p_idle(&idle, tide_p2p_net_progress());
     }
 }
 

@@ -43,9 +43,10 @@ int tide_p2p_init(int my_proc, int nprocs, const tide_p2p_rte_ops_t *rte)
 
 void tide_p2p_flush(void)
 {
+    tide_p2p_idle_t idle = TIDE_P2P_IDLE_INIT;
     pthread_mutex_lock(&tide_p2p_lock);
-    while (tide_p2p_net_busy())
-        tide_p2p_net_progress();
+    while (tide_p2p_net_busy()) /* the lock held: nobody else progresses */
+        tide_p2p_idle(&idle, tide_p2p_net_progress());
     tide_p2p_net_flush();
     pthread_mutex_unlock(&tide_p2p_lock);
 }
@@ -449,6 +450,30 @@ int tide_p2p_progress(void)
     int events = tide_p2p_net_progress();
     pthread_mutex_unlock(&tide_p2p_lock);
     return events;
+}
+
+TIDE_PARAM_DEFINE(idle_spin, TIDE_PARAM_TIME, "IDLE_SPIN", "100us",
+                  "How long a process waiting in MPI spins on progress after the last event "
+                  "before it sleeps in the kernel until a frame arrives (0: sleep at once)");
+TIDE_PARAM_DEFINE(idle_block, TIDE_PARAM_TIME, "IDLE_BLOCK", "1ms",
+                  "Longest sleep of a waiting process between two looks at progress "
+                  "(it wakes earlier for a frame or a protocol timer)");
+
+void tide_p2p_idle(tide_p2p_idle_t *st, int events)
+{
+    if (events > 0) {
+        st->since = 0;
+        return;
+    }
+    uint64_t now = tide_time_ns();
+    if (!st->since) {
+        st->since = now;
+        return;
+    }
+    if (now - st->since < (uint64_t)tide_param_int(&tide_param_idle_spin))
+        return;
+    tide_p2p_net_wait((uint64_t)tide_param_int(&tide_param_idle_block));
+    st->since = tide_time_ns(); /* what woke us may be another thread's work */
 }
 
 /* ---- non-contiguous buffers: cursors over layouts ------------------------ */

@@ -204,6 +204,26 @@ static inline int tide_p2p_req_done(const tide_p2p_req_t *r)
 /* Make progress on everything outstanding; returns events handled. */
 int tide_p2p_progress(void);
 
+/* Idle waiting, for every loop that waits on progress (MPI_Wait, blocking
+ * collectives, probes, runtime fences): after each pass call
+ * tide_p2p_idle(&st, events).  While events come, or for TIDE_IDLE_SPIN
+ * after the last one, it returns at once (the caller keeps spinning: the
+ * next frame of a transfer is microseconds away, a wake-up ~60 us); after
+ * that it blocks in poll(2) on the wire until a frame arrives, a protocol
+ * timer is due or TIDE_IDLE_BLOCK passes, then grants a fresh spin.  A
+ * waiting process so leaves its core to the others: sched_yield() does not,
+ * across the scheduler groups (sessions) of two jobs or hosts sharing a
+ * core, and a starting peer starved that way is declared gone.  Start with
+ * st = TIDE_P2P_IDLE_INIT. */
+typedef struct tide_p2p_idle {
+    uint64_t since; /* start of the current idle spin, 0: not idle */
+} tide_p2p_idle_t;
+#define TIDE_P2P_IDLE_INIT \
+    {                      \
+        0                  \
+    }
+void tide_p2p_idle(tide_p2p_idle_t *st, int events);
+
 /* Transport counters for MPI_T: the stream stack's counters (NULL before
  * the network is up), the largest smoothed RTT among our streams (us), and
  * frames this layer dropped as malformed. */

@@ -64,6 +64,8 @@ void tide_p2p_net_stop_thread(void);
 void tide_p2p_net_flush(void);
 int tide_p2p_net_busy(void);
 int tide_p2p_net_progress(void);
+/* Block on the wire until a frame, a protocol timer or max_ns (idle waits). */
+void tide_p2p_net_wait(uint64_t max_ns);
 int tide_p2p_net_send(tide_p2p_req_t *s);
 void tide_p2p_net_rts_matched(tide_p2p_msg_t *m, tide_p2p_req_t *r);
 void tide_p2p_net_ack_matched(tide_p2p_msg_t *m);

@@ -17,7 +17,6 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
-#include <sched.h>
 #include <unistd.h>
 
 TIDE_PARAM_DEFINE(rte_get_timeout, TIDE_PARAM_TIME, "RTE_GET_TIMEOUT", "60s",
@@ -294,7 +293,7 @@ static void tide_rte_fence_cb(pmix_status_t status, void *cbdata)
     __atomic_store_n(done, status == PMIX_SUCCESS ? 1 : -1, __ATOMIC_RELEASE); /* polled */
 }
 
-int tide_rte_fence_poll(int (*poll)(void), int collect)
+int tide_rte_fence_poll(void (*wait)(void *arg), void *arg, int collect)
 {
     if (!tide_rte_have_pmix)
         return 0;
@@ -309,13 +308,8 @@ int tide_rte_fence_poll(int (*poll)(void), int collect)
         tide_error("PMIx_Fence_nb failed: %s", PMIx_Error_string(st));
         return tide_rte_pmix_errno(st);
     }
-    int spins = 0;
-    while (!__atomic_load_n(&done, __ATOMIC_ACQUIRE)) {
-        if (poll() == 0 && ++spins > 100) {
-            sched_yield();
-            spins = 0;
-        }
-    }
+    while (!__atomic_load_n(&done, __ATOMIC_ACQUIRE))
+        wait(arg);
     PMIX_INFO_DESTRUCT(&info);
     if (done < 0) {
         tide_error("the runtime fence failed (a process of the job is gone?)");

@@ -44,10 +44,12 @@ int tide_rte_commit(void);
 int tide_rte_get(int rank, const char *key, void *data, size_t *len);
 /* Global fence over all ranks; collect: also exchange put data. */
 int tide_rte_fence(int collect);
-/* A fence that keeps calling poll() while it waits, so this process keeps
- * serving its peers (acknowledgements, retransmissions) meanwhile; collect:
- * also bring every rank's put data here, so later gets are local. */
-int tide_rte_fence_poll(int (*poll)(void), int collect);
+/* A fence that keeps calling wait(arg) while it waits, so this process
+ * keeps serving its peers (acknowledgements, retransmissions) meanwhile:
+ * one pass of progress that may sleep briefly when idle (the fence's
+ * completion is looked at between calls); collect: also bring every rank's
+ * put data here, so later gets are local. */
+int tide_rte_fence_poll(void (*wait)(void *arg), void *arg, int collect);
 /* Call cb(rank) when the runtime reports a process of the job gone
  * (PMIx events PMIX_ERR_PROC_ABORTED and kin, e.g. from `mpirun
  * --enable-recovery`; the dead process is PMIX_EVENT_AFFECTED_PROC or the

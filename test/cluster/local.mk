@@ -5,6 +5,7 @@ CLUSTER_TESTS = \
 	test/cluster/t-slurm-agent.sh \
 	test/cluster/t-p2p-hosts.sh \
 	test/cluster/t-slow-host.sh \
+	test/cluster/t-sessions.sh \
 	test/cluster/t-hosts-fail.sh \
 	test/cluster/t-ssh.sh
 check_PROGRAMS += test/cluster/nodelist
@@ -15,4 +16,4 @@ check_PROGRAMS += test/cluster/frame_test
 test_cluster_frame_test_SOURCES = test/cluster/frame_test.c mpirun/frame.c mpirun/mpirun.h
 test_cluster_frame_test_LDADD = libtideutil.la -lpthread
 TESTS += test/cluster/nodelist test/cluster/frame_test $(CLUSTER_TESTS)
-EXTRA_DIST += $(CLUSTER_TESTS) test/cluster/cluster-lib.sh test/cluster/repro-sessions.sh
+EXTRA_DIST += $(CLUSTER_TESTS) test/cluster/cluster-lib.sh

@@ -10,20 +10,10 @@
 . "$TIDE_SRCDIR/test/slurm/slurmlib.sh"
 . "$TIDE_SRCDIR/test/slurm/srun_common.sh"
 slurm_check || skip "$SLURM_WHY"
-# KNOWN FAILURE (2026-11-23, issue 7): every run on an idle machine, about
-# 1 in 6 at load 5-20 (so CI's outcome would be chance): a rank stops
-# answering a rank of the other emulated node for 10 s and is declared gone
-# (stream RTTs of over a second beforehand; the cause: a starting rank
-# starved by a spinning rank of another scheduler group on its core, see
-# test/cluster/repro-sessions.sh).
-# Reproduced without Slurm: test/cluster's namespace hosts with the agent
-# "setsid ip netns exec" (each daemon in its own session, as under srun),
-# so it needs ranks of two sessions (two autogroups) bound to one core with
-# the async progress thread on; one session per host (t-p2p-hosts.sh)
-# passes.  Real clusters put one node's ranks in one session.  The CI form
-# skips this test; TIDE_SLURM_FULL=1 runs it.
-[ "${TIDE_SLURM_FULL:-0}" = 1 ] ||
-    skip "known intermittent failure under investigation (see the comment; TIDE_SLURM_FULL=1 runs it)"
+# It once failed on idle machines (a rank declared gone): srun starts each
+# node's daemon in its own session, and a starting rank was starved by a
+# rank of the other node spinning in an MPI wait on the same core; MPI
+# waits now sleep on the wire after a short spin (test/cluster/t-sessions.sh).
 [ -x "$MPIRUN" ] || skip "Tide is not installed in $TIDE_PREFIX"
 tide_build test/slurm/srun_check.c "$T/srun_check"
 tide_build test/mpi/p2p.c "$T/p2p" -pthread
