@@ -270,8 +270,8 @@ int tide_comm_agree_inter(tide_comm_t *c, uint32_t *ctx)
 {
     tide_geom_t g;
     tide_geom_of_comm(c->local, &g);
-    return tide_ctx_agree(&g, 1, 0, tide_inter_xchg, c, TIDE_TAG_CTX_REDUCE, TIDE_TAG_CTX_BCAST,
-                          ctx);
+    return tide_ctx_agree_key(&g, c->ctx + 1, 1, 0, tide_inter_xchg, c, TIDE_TAG_CTX_REDUCE,
+                              TIDE_TAG_CTX_BCAST, ctx);
 }
 
 /* n takes c's group (an intercommunicator's: both, and a new local
@@ -397,11 +397,12 @@ static int tide_comm_idup_sched(tide_comm_t *c, tide_comm_t *n, tide_sched_t **o
     if (!s)
         return MPI_ERR_NO_MEM;
     int rc;
-    if (c->is_inter) {
-        uint32_t pctx = c->local->ctx + 1;
-        rc = tide_ctx_iagree(s, pctx, tag, TIDE_CTX_IA_LOCAL, &n->local->ctx, NULL, NULL);
+    if (c->is_inter) { /* keys: the local group's context, then one both groups know */
+        rc = tide_ctx_iagree(s, c->local->ctx + 1, tag, TIDE_CTX_IA_LOCAL, &n->local->ctx, NULL,
+                             NULL);
         if (!rc)
-            rc = tide_ctx_iagree(s, pctx, tag, TIDE_CTX_IA_INTER, &n->ctx, tide_comm_idup_done, n);
+            rc = tide_ctx_iagree(s, c->ctx + 1, tag, TIDE_CTX_IA_INTER, &n->ctx,
+                                 tide_comm_idup_done, n);
     } else {
         rc =
             tide_ctx_iagree(s, c->ctx + 1, tag, TIDE_CTX_IA_INTRA, &n->ctx, tide_comm_idup_done, n);

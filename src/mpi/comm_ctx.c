@@ -323,9 +323,16 @@ int tide_geom_allgather(const tide_geom_t *g, const void *mine, size_t bytes, vo
 int tide_ctx_agree(const tide_geom_t *g, int member, int root, tide_ctx_xchg_fn xchg, void *arg,
                    int tag_reduce, int tag_bcast, uint32_t *ctx)
 {
+    return tide_ctx_agree_key(g, g->ctx, member, root, xchg, arg, tag_reduce, tag_bcast, ctx);
+}
+
+int tide_ctx_agree_key(const tide_geom_t *g, uint32_t key_ctx, int member, int root,
+                       tide_ctx_xchg_fn xchg, void *arg, int tag_reduce, int tag_bcast,
+                       uint32_t *ctx)
+{
     uint64_t w[TIDE_CTX_MSG_WORDS];
     tide_ctx_run_t a;
-    tide_ctx_run_init(&a, g->ctx, tag_reduce, member);
+    tide_ctx_run_init(&a, key_ctx, tag_reduce, member);
     for (;;) {
         tide_ctx_contribute(&a, w);
         int rc = tide_geom_reduce_band(g, w, TIDE_CTX_MSG_WORDS, root, tag_reduce);

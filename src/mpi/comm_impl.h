@@ -71,6 +71,13 @@ typedef int (*tide_ctx_xchg_fn)(void *arg, uint64_t *words, int nwords);
  * agree (intercommunicators).  0 and *ctx, or an MPI error class. */
 int tide_ctx_agree(const tide_geom_t *g, int member, int root, tide_ctx_xchg_fn xchg, void *arg,
                    int tag_reduce, int tag_bcast, uint32_t *ctx);
+/* The same with the context of the priority key given: an agreement of
+ * two groups needs one both groups know (an intercommunicator's own), or
+ * the groups could rank concurrent agreements differently and retry for
+ * ever. */
+int tide_ctx_agree_key(const tide_geom_t *g, uint32_t key_ctx, int member, int root,
+                       tide_ctx_xchg_fn xchg, void *arg, int tag_reduce, int tag_bcast,
+                       uint32_t *ctx);
 void tide_ctx_release(uint32_t ctx);
 /* Nonblocking agreement (MPI_Comm_idup): a schedule on c's collective
  * context (an intercommunicator's: also its local group's) that reduces

@@ -4,7 +4,7 @@
  * which already started its idup (a blocking duplicate deadlocks here),
  * several are outstanding at once beside Iallreduce/Ibarrier/Isend on the
  * parent, on two parents started in opposite orders, beside blocking
- * MPI_Comm_dup/split, on MPI_COMM_SELF and on an intercommunicator; they
+ * MPI_Comm_dup/split, on MPI_COMM_SELF and on intercommunicators; they
  * complete through Wait, Test, Waitall and Testany in different orders on
  * different ranks.  Every new communicator is checked: congruent to its
  * parent, attributes copied, its own context (messages with the same tag
@@ -279,6 +279,55 @@ static void test_inter(void)
     OK(MPI_Comm_free(&half));
 }
 
+/* Two intercommunicators of the halves whose local communicators' ids are
+ * in opposite orders in the two halves (the high half creates the second
+ * in the hole a freed communicator left), idups on both pending, started
+ * in opposite orders by the halves, while an idup of a third communicator
+ * that rank 0 joins only afterwards holds the first-round segment: both
+ * groups must still rank the two agreements alike. */
+static void test_inter_pair(void)
+{
+    MPI_Comm half, hole = MPI_COMM_NULL, ic, ic1, ic2, n1, n2, x, nx;
+    MPI_Request r[2], rx;
+    OK(MPI_Comm_dup(MPI_COMM_WORLD, &x));
+    int low = rank < size / 2;
+    OK(MPI_Comm_split(MPI_COMM_WORLD, low, rank, &half));
+    OK(MPI_Intercomm_create(half, 0, MPI_COMM_WORLD, low ? size / 2 : 0, 11, &ic));
+    /* a duplicate's local communicator gets its id from its group alone */
+    if (!low)
+        OK(MPI_Comm_dup(half, &hole));
+    OK(MPI_Comm_dup(ic, &ic1));
+    if (!low)
+        OK(MPI_Comm_free(&hole));
+    OK(MPI_Comm_dup(ic, &ic2));
+    if (rank != 0)
+        OK(MPI_Comm_idup(x, &nx, &rx));
+    if (low) {
+        OK(MPI_Comm_idup(ic1, &n1, &r[0]));
+        OK(MPI_Comm_idup(ic2, &n2, &r[1]));
+    } else {
+        OK(MPI_Comm_idup(ic2, &n2, &r[1]));
+        OK(MPI_Comm_idup(ic1, &n1, &r[0]));
+    }
+    OK(MPI_Waitall(2, r, MPI_STATUSES_IGNORE));
+    if (rank == 0)
+        OK(MPI_Comm_idup(x, &nx, &rx));
+    OK(MPI_Wait(&rx, MPI_STATUS_IGNORE));
+    check_apart(nx, x);
+    OK(MPI_Comm_free(&nx));
+    OK(MPI_Comm_free(&x));
+    check_dup(ic1, n1, MPI_KEYVAL_INVALID, NULL);
+    check_dup(ic2, n2, MPI_KEYVAL_INVALID, NULL);
+    OK(MPI_Barrier(n1));
+    OK(MPI_Barrier(n2));
+    OK(MPI_Comm_free(&n1));
+    OK(MPI_Comm_free(&n2));
+    OK(MPI_Comm_free(&ic1));
+    OK(MPI_Comm_free(&ic2));
+    OK(MPI_Comm_free(&ic));
+    OK(MPI_Comm_free(&half));
+}
+
 /* The value of key in info, or "" (flag 0). */
 static int info_has(MPI_Info info, const char *key, const char *want)
 {
@@ -356,8 +405,10 @@ int main(int argc, char **argv)
     test_crossed(a, b, c);
     test_crossed(c, a, b);
     test_self();
-    if (size > 1)
+    if (size > 1) {
         test_inter();
+        test_inter_pair();
+    }
     test_info();
     OK(MPI_Comm_free(&a));
     OK(MPI_Comm_free(&b));
