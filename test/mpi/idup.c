@@ -6,11 +6,13 @@
  * parent, on two parents started in opposite orders, beside blocking
  * MPI_Comm_dup/split, on MPI_COMM_SELF and on intercommunicators; they
  * complete through Wait, Test, Waitall and Testany in different orders on
- * different ranks.  Every new communicator is checked: congruent to its
+ * different ranks; with the argument "threads" also from three threads
+ * at once, beside blocking duplicates.  Every new communicator is checked: congruent to its
  * parent, attributes copied, its own context (messages with the same tag
  * on two duplicates do not mix), collectives work.  Comm_get_info returns
  * the MPI assertion hints (default "false") and no key Tide ignores. */
 #include <mpi.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -328,6 +330,55 @@ static void test_inter_pair(void)
     OK(MPI_Comm_free(&half));
 }
 
+/* Threads (MPI_THREAD_MULTIPLE): each idups and dups its own
+ * communicator in a loop, blocking and nonblocking agreements of several
+ * threads competing; the last duplicates of all threads are kept and
+ * checked against each other afterwards. */
+enum { NTHREADS = 3, THREAD_ITERS = 10 };
+static MPI_Comm thread_comm[NTHREADS], thread_keep[NTHREADS][2];
+
+static void *thread_main(void *arg)
+{
+    int t = (int)(long)arg;
+    for (int i = 0; i < THREAD_ITERS; i++) {
+        MPI_Comm n, d;
+        MPI_Request r;
+        OK(MPI_Comm_idup(thread_comm[t], &n, &r));
+        if ((i + t + rank) % 2) /* waited before or after the blocking dup */
+            OK(MPI_Wait(&r, MPI_STATUS_IGNORE));
+        OK(MPI_Comm_dup(thread_comm[t], &d));
+        OK(MPI_Wait(&r, MPI_STATUS_IGNORE));
+        if (i < THREAD_ITERS - 1) {
+            OK(MPI_Comm_free(&n));
+            OK(MPI_Comm_free(&d));
+        } else {
+            thread_keep[t][0] = n;
+            thread_keep[t][1] = d;
+        }
+    }
+    return NULL;
+}
+
+static void test_threads(void)
+{
+    pthread_t th[NTHREADS];
+    for (int t = 0; t < NTHREADS; t++)
+        OK(MPI_Comm_dup(MPI_COMM_WORLD, &thread_comm[t]));
+    for (int t = 0; t < NTHREADS; t++)
+        CHECK(pthread_create(&th[t], NULL, thread_main, (void *)(long)t) == 0);
+    for (int t = 0; t < NTHREADS; t++)
+        pthread_join(th[t], NULL);
+    for (int t = 0; t < NTHREADS; t++) {
+        check_apart(thread_keep[t][0], thread_keep[t][1]);
+        check_apart(thread_keep[t][1], thread_keep[(t + 1) % NTHREADS][0]);
+    }
+    for (int t = 0; t < NTHREADS; t++) {
+        OK(MPI_Comm_free(&thread_keep[t][0]));
+        OK(MPI_Comm_free(&thread_keep[t][1]));
+        OK(MPI_Comm_free(&thread_comm[t]));
+    }
+}
+
 /* The value of key in info, or "" (flag 0). */
 static int info_has(MPI_Info info, const char *key, const char *want)
 {
@@ -390,7 +441,8 @@ int main(int argc, char **argv)
     MPI_Comm a, b, c;
     int keyval;
     static int attr_val;
-    MPI_Init(&argc, &argv);
+    int provided;
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
@@ -410,6 +462,10 @@ int main(int argc, char **argv)
         test_inter_pair();
     }
     test_info();
+    if (argc > 1 && strcmp(argv[1], "threads") == 0) { /* slow with many ranks on few cores */
+        CHECK(provided == MPI_THREAD_MULTIPLE, "thread level %d", provided);
+        test_threads();
+    }
     OK(MPI_Comm_free(&a));
     OK(MPI_Comm_free(&b));
     OK(MPI_Comm_free(&c));
