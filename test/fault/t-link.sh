@@ -49,6 +49,7 @@ grep -q "^transfer: .* intact" "$T/out" || fail "no verdict: $(cat "$T/out")"
 for bound in 3 10; do
     note "link down for good, TIDE_P2P_PEER_TIMEOUT=${bound}s"
     start=$(date +%s)
+    rm -f "$T/out" # the job truncates it only once it runs: no stale "started"
     mpirun_ns -np 2 -x TIDE_P2P_PEER_TIMEOUT=${bound}s "$T/peerfail" detect $((bound + 3)) \
         >"$T/out" 2>&1 &
     job=$!
