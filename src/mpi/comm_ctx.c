@@ -32,7 +32,7 @@
 
 enum {
     TIDE_CTX_WORDS = 64,                     /* 64 * 64 even ids: 0, 2, ... 8190 */
-    TIDE_CTX_EAGER = 2,                      /* words 0-1: the first round's segment */
+    TIDE_CTX_EAGER = 32,                     /* words 0-31: the first round's segment */
     TIDE_CTX_MSG_WORDS = TIDE_CTX_WORDS + 1, /* + "every member holds its segment" */
     TIDE_CTX_RETRY = -1,
 };
