@@ -347,7 +347,9 @@ int tide_ctx_agree_key(const tide_geom_t *g, uint32_t key_ctx, int member, int r
         rc = tide_ctx_decide(&a, w, ctx);
         if (rc != TIDE_CTX_RETRY)
             return rc;
-        tide_coll_progress(); /* an idup holding the segment goes on */
+        if (w[TIDE_CTX_WORDS]) /* the eager segment is full: on to the rest at once */
+            continue;
+        tide_coll_progress(); /* a segment was busy: an idup holding it goes on */
         sched_yield();
     }
 }
