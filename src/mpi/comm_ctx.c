@@ -26,7 +26,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -204,8 +203,9 @@ static int tide_p2p_to_class(int rc)
  * an MPI_Comm_idup, to complete here. */
 static int tide_xchg_wait(tide_p2p_req_t *r)
 {
+    tide_p2p_idle_t idle = TIDE_P2P_IDLE_INIT;
     while (!tide_p2p_req_done(r))
-        tide_coll_progress();
+        tide_p2p_idle(&idle, tide_coll_progress());
     int err = r->status.error;
     if (err < 0) /* -errno of the p2p layer: a failed process (src/p2p/fail.c) or other */
         err = err == -EMSGSIZE                                           ? MPI_ERR_TRUNCATE
@@ -333,6 +333,7 @@ int tide_ctx_agree_key(const tide_geom_t *g, uint32_t key_ctx, int member, int r
     uint64_t w[TIDE_CTX_MSG_WORDS];
     tide_ctx_run_t a;
     tide_ctx_run_init(&a, key_ctx, tag_reduce, member);
+    tide_p2p_idle_t idle = TIDE_P2P_IDLE_INIT;
     for (;;) {
         tide_ctx_contribute(&a, w);
         int rc = tide_geom_reduce_band(g, w, TIDE_CTX_MSG_WORDS, root, tag_reduce);
@@ -349,8 +350,8 @@ int tide_ctx_agree_key(const tide_geom_t *g, uint32_t key_ctx, int member, int r
             return rc;
         if (w[TIDE_CTX_WORDS]) /* the eager segment is full: on to the rest at once */
             continue;
-        tide_coll_progress(); /* a segment was busy: an idup holding it goes on */
-        sched_yield();
+        /* a segment was busy: an idup holding it goes on */
+        tide_p2p_idle(&idle, tide_coll_progress());
     }
 }
 
