@@ -2,6 +2,7 @@
  * layer.  Blocking calls are the nonblocking ones followed by a wait on
  * the calling thread, which drives progress while it waits. */
 #include "config.h"
+#include "coll/sched.h"
 #include "mpi/dtype.h"
 #include "mpi/ft.h"
 #include "mpi/mpi_impl.h"
@@ -510,7 +511,7 @@ static int tide_probe(const char *fn, int source, int tag, MPI_Comm comm, int *f
     uint64_t epoch = 0;
     tide_p2p_idle_t idle = TIDE_P2P_IDLE_INIT;
     for (int events = 0;; tide_p2p_idle(&idle, events)) {
-        events = tide_p2p_progress();
+        events = tide_coll_progress(); /* schedules too: a peer may send after one */
         if (tide_p2p_iprobe(src, c->ctx, tg, message != NULL, &ps, &m))
             break;
         if (tide_ft_changed(&epoch) && tide_probe_failed(c, src))
